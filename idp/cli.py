@@ -1,0 +1,398 @@
+"""The ``idp`` command: serve, migrate, and look after clients, keys, users and policies."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from idp.config import ConfigError, example_config, resolve_path
+
+
+class AppContext:
+    def __init__(self, config_file: str | None) -> None:
+        self.config_file = config_file
+        self._app: Flask | None = None
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            from idp.app import create_app
+
+            try:
+                self._app = create_app(config_file=self.config_file)
+            except ConfigError as error:
+                raise click.ClickException(str(error)) from None
+        return self._app
+
+
+pass_ctx = click.make_pass_decorator(AppContext)
+
+
+def _runtime(ctx: AppContext) -> Any:
+    return ctx.app.extensions["idp"]
+
+
+@click.group()
+@click.option(
+    "--config", "config_file", envvar="IDP_CONFIG", type=click.Path(dir_okay=False),
+    help="Settings file (TOML); see config.example.toml.",
+)
+@click.pass_context
+def main(click_ctx: click.Context, config_file: str | None) -> None:
+    """Gatehouse, an OpenID Connect identity provider."""
+    click_ctx.obj = AppContext(config_file)
+
+
+# -- database --------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: AppContext) -> None:
+    """Bring the database schema up to date and make sure a signing key exists."""
+    from idp.store.migrate import upgrade
+
+    with ctx.app.app_context():
+        upgrade()
+        _ensure_key(ctx)
+    click.echo("Database is up to date.")
+
+
+def _ensure_key(ctx: AppContext) -> None:
+    from idp.protocol.keys import ensure_key
+
+    rt = _runtime(ctx)
+    ensure_key(rt.encryptor, rt.settings["keys.algorithm"], rt.clock.now())
+
+
+# -- clients ---------------------------------------------------------------------------
+
+
+@main.group()
+def clients() -> None:
+    """Relying parties (portals) registered with Gatehouse."""
+
+
+@clients.command("sync")
+@pass_ctx
+def clients_sync(ctx: AppContext) -> None:
+    """Make the registered clients match the files in clients/."""
+    from idp.store.clients import ClientFileError, sync_client_files
+
+    rt = _runtime(ctx)
+    with ctx.app.app_context():
+        try:
+            report = sync_client_files(resolve_path(rt.settings["paths.clients"]), rt.clock.now())
+        except ClientFileError as error:
+            raise click.ClickException(str(error)) from None
+    for label, names in (("added", report.added), ("updated", report.updated),
+                         ("removed", report.removed)):
+        for name in names:
+            click.echo(f"{label}: {name}")
+    click.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed."
+    )
+
+
+@clients.command("add")
+@click.argument("name")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+              help="A redirect URI, matched exactly. Repeat for more.")
+@click.option("--public", is_flag=True, help="A public client (no secret; PKCE required).")
+@click.option("--policy", "policies", multiple=True, help="A policy the client may use.")
+@click.option("--client-id", help="Choose the client_id instead of a generated UUID.")
+@pass_ctx
+def clients_add(
+    ctx: AppContext, name: str, redirect_uris: tuple[str, ...], public: bool,
+    policies: tuple[str, ...], client_id: str | None,
+) -> None:
+    """Register a client; its secret is printed once and stored only as a digest."""
+    from idp.store.clients import ClientFileError, add_client
+
+    with ctx.app.app_context():
+        _check_policies(ctx, policies)
+        try:
+            client, secret = add_client(
+                name, redirect_uris, _runtime(ctx).clock.now(), public, policies, client_id
+            )
+        except ClientFileError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"client_id: {client.client_id}")
+    if secret:
+        click.echo(f"client_secret: {secret}")
+        click.echo("Keep the secret now: it is not shown again.", err=True)
+
+
+def _check_policies(ctx: AppContext, policies: tuple[str, ...]) -> None:
+    known = _runtime(ctx).policies
+    for policy in policies:
+        if known.get(policy) is None:
+            raise click.ClickException(f"--policy {policy}: no such policy in policies/")
+
+
+@clients.command("list")
+@pass_ctx
+def clients_list(ctx: AppContext) -> None:
+    """List registered clients."""
+    from idp.store.clients import list_clients
+
+    with ctx.app.app_context():
+        for client in list_clients():
+            state = "" if client.enabled else " (disabled)"
+            click.echo(
+                f"{client.client_id}\t{client.client_type}\t{client.source}\t{client.name}{state}"
+            )
+
+
+def _client_or_fail(client_id: str) -> Any:
+    from idp.store.clients import get_client
+
+    client = get_client(client_id)
+    if client is None:
+        raise click.ClickException(f"no client with client_id {client_id!r}")
+    return client
+
+
+@clients.command("show")
+@click.argument("client_id")
+@pass_ctx
+def clients_show(ctx: AppContext, client_id: str) -> None:
+    """Show one client's registration (never its secret)."""
+    import json
+
+    with ctx.app.app_context():
+        client = _client_or_fail(client_id)
+        click.echo(json.dumps({
+            "client_id": client.client_id,
+            "name": client.name,
+            "type": client.client_type,
+            "source": client.source,
+            "enabled": client.enabled,
+            "has_secret": bool(client.secret_hash),
+            **client.metadata_,
+        }, indent=2))
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--overlap", default=0, show_default=True,
+              help="Seconds the old secret keeps working.")
+@pass_ctx
+def clients_rotate_secret(ctx: AppContext, client_id: str, overlap: int) -> None:
+    """Give a confidential client a new secret, printed once."""
+    from idp.store.clients import ClientFileError, rotate_secret
+
+    with ctx.app.app_context():
+        client = _client_or_fail(client_id)
+        try:
+            secret = rotate_secret(client, _runtime(ctx).clock.now(), overlap)
+        except ClientFileError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"client_secret: {secret}")
+
+
+@clients.command("remove")
+@click.argument("client_id")
+@pass_ctx
+def clients_remove(ctx: AppContext, client_id: str) -> None:
+    """Remove a client. A client from a file comes back at the next sync unless its file goes."""
+    from idp.extensions import db as database
+
+    with ctx.app.app_context():
+        client = _client_or_fail(client_id)
+        database.session.delete(client)
+        database.session.commit()
+    click.echo(f"removed: {client_id}")
+
+
+# -- keys ------------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Token signing keys."""
+
+
+@keys.command("rotate")
+@click.option("--algorithm", type=click.Choice(["RS256", "ES256"]), default=None,
+              help="Default: keys.algorithm.")
+@click.option("--now", "immediately", is_flag=True,
+              help="Sign with the new key at once instead of after keys.publish_ahead_seconds "
+                   "(for a compromised key: relying parties that cached JWKS will refetch).")
+@pass_ctx
+def keys_rotate(ctx: AppContext, algorithm: str | None, immediately: bool) -> None:
+    """Add a signing key; JWKS publishes it before it signs, and keeps the old one."""
+    from idp.extensions import db as database
+    from idp.protocol.keys import rotate
+
+    rt = _runtime(ctx)
+    settings = rt.settings
+    ahead = 0 if immediately else settings["keys.publish_ahead_seconds"]
+    longest = max(settings["tokens.id_token_lifetime"], settings["tokens.access_token_lifetime"])
+    with ctx.app.app_context():
+        key = rotate(
+            rt.encryptor, algorithm or settings["keys.algorithm"], rt.clock.now(),
+            timedelta(seconds=ahead), timedelta(seconds=longest),
+        )
+        database.session.commit()
+        click.echo(f"kid: {key.kid}  algorithm: {key.algorithm}  signs from: "
+                   f"{key.active_from.isoformat()}")
+
+
+@keys.command("list")
+@pass_ctx
+def keys_list(ctx: AppContext) -> None:
+    """List signing keys and their lifecycle."""
+    from sqlalchemy import select
+
+    from idp.extensions import db as database
+    from idp.store.models import SigningKey
+
+    with ctx.app.app_context():
+        for key in database.session.scalars(select(SigningKey).order_by(SigningKey.created_at)):
+            retired = key.retired_at.isoformat() if key.retired_at else "-"
+            until = key.publish_until.isoformat() if key.publish_until else "-"
+            click.echo(f"{key.kid}\t{key.algorithm}\tsigns from {key.active_from.isoformat()}"
+                       f"\tretired {retired}\tpublished until {until}")
+
+
+# -- users -----------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """People with accounts."""
+
+
+@users.command("add")
+@click.option("--email", required=True)
+@click.option("--given-name", required=True)
+@click.option("--family-name", required=True)
+@click.option("--phone", help="Phone number in international form, e.g. +447700900123.")
+@pass_ctx
+def users_add(
+    ctx: AppContext, email: str, given_name: str, family_name: str, phone: str | None
+) -> None:
+    """Create a local account with a verified email; the password is read from standard input."""
+    from sqlalchemy.exc import IntegrityError
+
+    from idp.extensions import db as database
+    from idp.security import audit
+    from idp.store.users import AccountExists, create_local_user
+
+    if "@" not in email:
+        raise click.ClickException("--email must be an email address, like name@example.com")
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise click.ClickException("the password (on standard input) must be 8 or more characters")
+    rt = _runtime(ctx)
+    with ctx.app.app_context():
+        try:
+            user = create_local_user(
+                email=email, password_hash=rt.hasher.hash(password), now=rt.clock.now(),
+                given_name=given_name, family_name=family_name, phone_number=phone,
+            )
+            audit.record("user.created", user=user, actor="cli", details={"route": "local"})
+            database.session.commit()
+        except (AccountExists, IntegrityError):
+            database.session.rollback()
+            raise click.ClickException(f"an account already signs in with {email}") from None
+        click.echo(f"object_id: {user.object_id}")
+
+
+# -- policies --------------------------------------------------------------------------
+
+
+@main.group()
+def policies() -> None:
+    """Journey policies in policies/."""
+
+
+@policies.command("list")
+@pass_ctx
+def policies_list(ctx: AppContext) -> None:
+    """List the loaded policies and their steps."""
+    for policy in _runtime(ctx).policies:
+        steps = ", ".join(f"{s.id}({s.type})" for s in policy.steps)
+        click.echo(f"{policy.id}\t{policy.display_name}\t{steps}")
+
+
+@policies.command("check")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def policies_check(ctx: AppContext, files: tuple[Path, ...]) -> None:
+    """Check policy files (default: every file in policies/) without starting anything."""
+    from idp.config import load_settings
+    from idp.journeys.policy import PolicyError, load_policy_file
+
+    if not files:
+        folder = resolve_path(load_settings(ctx.config_file)["paths.policies"])
+        files = tuple(sorted(folder.glob("*.toml")))
+    failed = 0
+    for path in files:
+        try:
+            policy = load_policy_file(path)
+            click.echo(f"ok: {path} ({policy.id})")
+        except PolicyError as error:
+            failed += 1
+            click.echo(f"error: {error}", err=True)
+    if failed:
+        raise click.ClickException(f"{failed} of {len(files)} policy files are wrong")
+
+
+# -- serving ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--dev", is_flag=True, help="Flask's development server with the debugger off.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", type=int, default=None, help="gunicorn workers (default: one per core).")
+@pass_ctx
+def serve(ctx: AppContext, dev: bool, host: str, port: int, workers: int | None) -> None:
+    """Serve Gatehouse (gunicorn, a worker per core; https when a certificate is configured)."""
+    app = ctx.app
+    settings = _runtime(ctx).settings
+    with app.app_context():
+        _ensure_key(ctx)
+    cert, key = settings["server.tls_cert"], settings["server.tls_key"]
+    if dev:
+        ssl_context = (cert, key) if cert and key else None
+        app.run(host=host, port=port, debug=False, ssl_context=ssl_context, threaded=True)
+        return
+    from idp.wsgi import run_gunicorn
+
+    run_gunicorn(app, host, port, workers or (os.cpu_count() or 1), cert, key)
+
+
+@main.command("dev-cert")
+@click.option("--out", "folder", default="instance", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def dev_cert(folder: Path) -> None:
+    """Write a self-signed certificate for 127.0.0.1 and localhost (development only)."""
+    from idp.security.devcert import write_dev_certificate
+
+    cert, key = write_dev_certificate(resolve_path(str(folder)))
+    click.echo(f"certificate: {cert}\nkey: {key}")
+    click.echo("Set server.tls_cert and server.tls_key to these, and server.base_url to https://.")
+
+
+@main.command("example-config")
+def example_config_command() -> None:
+    """Print config.example.toml: every setting with its default and meaning."""
+    click.echo(example_config(), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

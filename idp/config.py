@@ -1,0 +1,243 @@
+"""Gatehouse settings: one documented defaults table, a TOML file, environment overrides.
+
+Every setting is declared once in ``SETTINGS`` with its default and what it does.
+A deployment sets them in a TOML file (``--config FILE`` or ``IDP_CONFIG``) using the
+dotted names as tables (``[tenant] name = "..."``), and any of them can be overridden
+by an environment variable: ``tenant.name`` is ``IDP_TENANT_NAME``.
+
+Example::
+
+    [server]
+    base_url = "https://login.example.gov.uk"
+
+    [tenant]
+    name = "leicsb2c.onmicrosoft.com"
+    id = "7d5b7a9e-1c8b-4c8e-9a4f-0f0f2e3c9a11"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    doc: str
+
+
+SETTINGS: dict[str, Setting] = {
+    # -- server --------------------------------------------------------------------
+    "server.base_url": Setting(
+        "http://127.0.0.1:5000",
+        "The public URL of this deployment, without a trailing slash. Issuers and every "
+        "endpoint URL in the discovery documents are built from it.",
+    ),
+    "server.secret_key": Setting(
+        "",
+        "Signs browser session cookies and CSRF tokens. Required in production; every "
+        "instance of one deployment must share it. Empty means generate one at start-up, "
+        "which is allowed only with server.development = true.",
+    ),
+    "server.development": Setting(
+        False,
+        "Switches on development conveniences (generated secrets, a built-in key for "
+        "encrypting signing keys). Each convenience prints a warning when it is used.",
+    ),
+    "server.tls_cert": Setting(
+        "", "Path to a PEM certificate chain; with server.tls_key, Gatehouse serves https."
+    ),
+    "server.tls_key": Setting("", "Path to the PEM private key for server.tls_cert."),
+    "server.proxy_hops": Setting(
+        0,
+        "How many reverse proxies stand in front of Gatehouse; their X-Forwarded-* headers "
+        "are trusted that many hops deep. 0 trusts none.",
+    ),
+    # -- tenant --------------------------------------------------------------------
+    "tenant.name": Setting(
+        "gatehouse.onmicrosoft.com",
+        "The tenant's name as it appears in B2C-shaped URLs, e.g. contoso.onmicrosoft.com.",
+    ),
+    "tenant.id": Setting(
+        "00000000-0000-4000-8000-000000000001",
+        "The tenant's GUID. B2C-shaped URLs accept it or tenant.name; issuers use it.",
+    ),
+    "tenant.default_policy": Setting(
+        "B2C_1_signin",
+        "The policy that the plain (non-B2C-shaped) /authorize runs when no ?p= is given.",
+    ),
+    # -- storage -------------------------------------------------------------------
+    "database.url": Setting(
+        "sqlite:///instance/gatehouse.db",
+        "SQLAlchemy URL. SQLite by default; PostgreSQL in production, e.g. "
+        "postgresql+psycopg://gatehouse@db/gatehouse. Relative SQLite paths are "
+        "taken from the project directory.",
+    ),
+    "redis.url": Setting(
+        "", "Redis URL for shared counters (rate limits). Empty keeps counters in memory."
+    ),
+    # -- files ---------------------------------------------------------------------
+    "paths.policies": Setting("policies", "Folder of policy files (*.toml)."),
+    "paths.clients": Setting("clients", "Folder of client registration files (*.toml)."),
+    # -- keys ----------------------------------------------------------------------
+    "keys.algorithm": Setting("RS256", "Algorithm of newly created signing keys: RS256 or ES256."),
+    "keys.encryption_key_env": Setting(
+        "IDP_KEY_ENCRYPTION_KEY",
+        "Name of the environment variable holding the key that encrypts signing keys at "
+        "rest (any string of 32 or more characters; it is stretched with HKDF).",
+    ),
+    "keys.publish_ahead_seconds": Setting(
+        86400,
+        "A key added by `idp keys rotate` is published in JWKS this long before it signs, "
+        "so relying parties that cache JWKS have it before they meet it.",
+    ),
+    # -- tokens --------------------------------------------------------------------
+    "tokens.id_token_lifetime": Setting(3600, "ID token lifetime in seconds (B2C: 60 min)."),
+    "tokens.access_token_lifetime": Setting(3600, "Access token lifetime in seconds."),
+    "tokens.refresh_token_lifetime": Setting(
+        1209600, "Refresh token lifetime in seconds (B2C: 14 days); rotated at every use."
+    ),
+    "tokens.code_lifetime": Setting(
+        600, "Authorization code lifetime in seconds; RFC 6749 §4.1.2 recommends 10 minutes."
+    ),
+    # -- passwords -----------------------------------------------------------------
+    "passwords.time_cost": Setting(3, "argon2id iterations."),
+    "passwords.memory_cost": Setting(65536, "argon2id memory in KiB (64 MiB)."),
+    "passwords.parallelism": Setting(4, "argon2id lanes."),
+    # -- journeys ------------------------------------------------------------------
+    "journeys.lifetime": Setting(
+        3600, "Seconds a started sign-in journey may take before the person must start again."
+    ),
+    "sessions.lifetime": Setting(
+        86400, "Seconds a signed-in browser session lasts before the person signs in again."
+    ),
+    # -- branding ------------------------------------------------------------------
+    "brand.service_name": Setting("Sign in", "Shown in the page header and titles."),
+    "brand.organisation": Setting("Gatehouse", "The organisation running the service."),
+    "brand.logo_url": Setting("", "URL of the organisation's logo for the header; empty for none."),
+    "brand.colour": Setting("#1d70b8", "Header and link colour (a CSS colour)."),
+    "brand.support_url": Setting("", "Where the footer's 'Get help' link goes; empty hides it."),
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing, unknown or of the wrong type; the message names it."""
+
+
+def _env_name(key: str) -> str:
+    return "IDP_" + key.replace(".", "_").upper()
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _coerce(key: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"{_env_name(key)} must be true or false, not {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{_env_name(key)} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return every setting: defaults, then the TOML file, then IDP_* variables, then overrides.
+
+    ``overrides`` uses dotted names (``{"database.url": "sqlite://"}``); tests pass them.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    values = {key: setting.default for key, setting in SETTINGS.items()}
+    path = path or environ.get("IDP_CONFIG") or None
+    if path:
+        file = Path(path)
+        try:
+            with file.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {file} does not exist") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config file {file} is not valid TOML: {error}") from None
+        for key, value in _flatten(data).items():
+            if key not in SETTINGS:
+                raise ConfigError(f"{file}: unknown setting {key!r}")
+            expected = type(SETTINGS[key].default)
+            if not isinstance(value, expected) or (
+                expected is int and isinstance(value, bool)
+            ):
+                raise ConfigError(
+                    f"{file}: {key} must be {expected.__name__}, not {type(value).__name__}"
+                )
+            values[key] = value
+    for key, setting in SETTINGS.items():
+        name = _env_name(key)
+        if name in environ:
+            values[key] = _coerce(key, environ[name], setting.default)
+    for key, value in (overrides or {}).items():
+        if key not in SETTINGS:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = value
+    values["server.base_url"] = str(values["server.base_url"]).rstrip("/")
+    return values
+
+
+def resolve_path(value: str) -> Path:
+    """Settings name folders relative to the project directory unless absolute."""
+    candidate = Path(value)
+    return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
+
+
+def warn_development(message: str) -> None:
+    """Development conveniences announce themselves (DESIGN.md, principle 4)."""
+    warnings.warn(f"Gatehouse development mode: {message}", stacklevel=2)
+
+
+def example_config() -> str:
+    """The text of config.example.toml, generated from SETTINGS so the two never drift."""
+    lines = [
+        "# Gatehouse configuration. Every setting, its default and what it does.",
+        "# Pass this file with `idp --config FILE` or IDP_CONFIG=FILE; any setting can be",
+        "# overridden by an environment variable: [tenant] name is IDP_TENANT_NAME.",
+    ]
+    section = None
+    for key, setting in SETTINGS.items():
+        table, name = key.split(".", 1)
+        if table != section:
+            lines += ["", f"[{table}]"]
+            section = table
+        lines.append(f"# {setting.doc}")
+        lines.append(f"# env: {_env_name(key)}")
+        default = setting.default
+        if isinstance(default, bool):
+            rendered = "true" if default else "false"
+        elif isinstance(default, int):
+            rendered = str(default)
+        else:
+            rendered = '"' + str(default).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        lines.append(f"# {name} = {rendered}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,55 @@
+"""What a step reports to the executor, and what the executor reports to the views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page for the view to render: template, values to fill in, errors per field.
+
+    ``errors`` maps a field name to a message naming the field and what to do; the view
+    shows them in the error summary and beside each field.
+    """
+
+    step_id: str
+    template: str
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepOk:
+    """The step is done; ``updates`` are written to the journey context."""
+
+    updates: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepInvalid:
+    """The submission was refused; show the page again with these errors and values."""
+
+    errors: dict[str, str]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+StepResult = StepOk | StepInvalid
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """A finished authentication: the one thing the journey hands to the protocol layer."""
+
+    user_object_id: str
+    route: str
+    amr: list[str]
+    auth_time: int
+    new_user: bool = False
+
+
+@dataclass(frozen=True)
+class Completed:
+    authentication: Authentication

@@ -1,0 +1,82 @@
+"""Signed-in browsers. The cookie holds only ``sid``; the rest is a row in the database,
+so any instance can answer and a sign-out ends the session everywhere it is checked.
+
+A new ``sid`` (and a cleared cookie, hence a new CSRF token) is made at every sign-in, so
+a session fixed before sign-in is worth nothing after it (OWASP ASVS 3.2.1).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import session
+
+from idp.extensions import db
+from idp.journeys.results import Authentication
+from idp.runtime import runtime
+from idp.security import audit
+from idp.security.digests import new_secret
+from idp.store.models import BrowserSession, User
+from idp.store.users import active_session, get_user_by_object_id
+
+_JOURNEYS = "journeys"
+
+
+def current_session() -> tuple[BrowserSession, User] | None:
+    sid = session.get("sid")
+    if not sid:
+        return None
+    row = active_session(sid, runtime().clock.now())
+    if row is None:
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.enabled:
+        return None
+    return row, user
+
+
+def start_session(authentication: Authentication) -> tuple[BrowserSession, User]:
+    rt = runtime()
+    now = rt.clock.now()
+    user = get_user_by_object_id(authentication.user_object_id)
+    if user is None:
+        raise LookupError(f"no user {authentication.user_object_id}")
+    journeys = session.get(_JOURNEYS, [])
+    session.clear()
+    row = BrowserSession(
+        sid=new_secret(24),
+        user_id=user.id,
+        route=authentication.route,
+        amr=list(authentication.amr),
+        auth_time=datetime.fromtimestamp(authentication.auth_time, UTC),
+        created_at=now,
+        expires_at=now + timedelta(seconds=rt.settings["sessions.lifetime"]),
+    )
+    db.session.add(row)
+    session["sid"] = row.sid
+    session[_JOURNEYS] = journeys
+    session.permanent = False
+    audit.record("signin.succeeded", user=user, details={"route": authentication.route})
+    return row, user
+
+
+def end_browser_session(end_session_request: Any = None) -> None:
+    current = current_session()
+    if current is not None:
+        row, user = current
+        row.ended_at = runtime().clock.now()
+        client_id = getattr(getattr(end_session_request, "client", None), "client_id", None)
+        audit.record("signout", user=user, client_id=client_id)
+        db.session.commit()
+    session.clear()
+
+
+def remember_journey(journey_id: str) -> None:
+    """Tie a journey to this browser, so a leaked journey link is no use elsewhere."""
+    journeys = [j for j in session.get(_JOURNEYS, []) if j != journey_id][-4:]
+    session[_JOURNEYS] = [*journeys, journey_id]
+
+
+def owns_journey(journey_id: str) -> bool:
+    return journey_id in session.get(_JOURNEYS, [])

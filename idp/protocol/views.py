@@ -1,0 +1,174 @@
+"""HTTP routes for every protocol endpoint, plain and B2C-shaped.
+
+B2C's shapes, all served: ``/{tenant}/{policy}/...``, ``/tfp/{tenant}/{policy}/...`` and
+``/{tenant}/...?p={policy}``. The tenant segment is the tenant's name or GUID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
+
+from idp.extensions import csrf
+from idp.protocol import keys
+from idp.protocol.authority import Authority, authority_from, tenant_matches
+from idp.protocol.authorize import authorize
+from idp.protocol.discovery import metadata
+from idp.runtime import runtime
+
+bp = Blueprint("protocol", __name__)
+csrf.exempt(bp)  # OAuth endpoints authenticate clients, not browser forms
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _server() -> Any:
+    return current_app.extensions["idp.server"]
+
+
+def plain_authority() -> Authority:
+    settings = runtime().settings
+    policy_id = request.args.get("p") or settings["tenant.default_policy"]
+    per_policy = bool(request.args.get("p"))
+    return authority_from(settings, _canonical_policy(policy_id), per_policy=per_policy)
+
+
+def _canonical_policy(policy_id: str) -> str:
+    policy = runtime().policies.get(policy_id)
+    return policy.id if policy else policy_id
+
+
+def policy_authority(tenant: str, policy: str | None) -> Authority:
+    settings = runtime().settings
+    if not tenant_matches(settings, tenant):
+        abort(404)
+    policy_id = policy or request.args.get("p")
+    if not policy_id:
+        abort(404)
+    known = runtime().policies.get(policy_id)
+    if known is None and request.endpoint and "authorize" not in request.endpoint:
+        abort(404)
+    return authority_from(settings, known.id if known else policy_id, per_policy=True)
+
+
+def _with_no_store(response: Response) -> Response:
+    response.headers.update(NO_STORE)
+    return response
+
+
+# -- handlers shared by every shape ------------------------------------------------------
+
+
+def discovery(authority: Authority) -> Response:
+    return jsonify(metadata(authority))
+
+
+def jwks(authority: Authority) -> Response:
+    response = jsonify(keys.jwks(runtime().clock.now()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def token(authority: Authority) -> Response:
+    from flask import g
+
+    g.authority = authority
+    from idp.extensions import db
+
+    response: Response = _server().create_token_response()
+    db.session.commit()  # reuse detection may have revoked a family even on an error
+    return _with_no_store(response)
+
+
+def userinfo(authority: Authority) -> Response:
+    from authlib.oauth2 import OAuth2Error
+
+    try:
+        response: Response = _server().create_endpoint_response("userinfo")
+    except OAuth2Error as error:
+        status, body, headers = error()
+        response = Response(_json(body), status, headers)
+    return _with_no_store(response)
+
+
+def revoke(authority: Authority) -> Response:
+    return _with_no_store(_server().create_endpoint_response("revocation"))
+
+
+def introspect(authority: Authority) -> Response:
+    return _with_no_store(_server().create_endpoint_response("introspection"))
+
+
+def logout(authority: Authority) -> Response:
+    from authlib.oauth2 import OAuth2Error
+
+    from idp.protocol.sessions import end_browser_session
+
+    server = _server()
+    try:
+        end_request = server.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        # A bad id_token_hint must not stop a person signing out (RP-Initiated Logout §2);
+        # they are signed out and told, and nobody is redirected anywhere.
+        end_browser_session()
+        return Response(render_template("signed_out.html", problem=error.description), 400)
+    response = server.create_endpoint_response("end_session", end_request)
+    if response is None:
+        client = getattr(end_request, "client", None)
+        return Response(render_template("signed_out.html", client=client), 200)
+    return response
+
+
+def _json(body: Any) -> str:
+    import json
+
+    return body if isinstance(body, str) else json.dumps(body)
+
+
+Handler = Callable[[Authority], Response]
+
+# (name, plain path, B2C path under /{tenant}/{policy}, methods)
+ROUTES: list[tuple[str, Handler, str, str, list[str]]] = [
+    ("discovery", discovery, "/.well-known/openid-configuration",
+     "/v2.0/.well-known/openid-configuration", ["GET"]),
+    ("authorize", authorize, "/authorize", "/oauth2/v2.0/authorize", ["GET", "POST"]),
+    ("token", token, "/token", "/oauth2/v2.0/token", ["POST"]),
+    ("logout", logout, "/logout", "/oauth2/v2.0/logout", ["GET", "POST"]),
+    ("jwks", jwks, "/jwks", "/discovery/v2.0/keys", ["GET"]),
+    ("userinfo", userinfo, "/userinfo", "/openid/v2.0/userinfo", ["GET", "POST"]),
+    ("revoke", revoke, "/revoke", "/oauth2/v2.0/revoke", ["POST"]),
+    ("introspect", introspect, "/introspect", "/oauth2/v2.0/introspect", ["POST"]),
+]
+
+
+def _register(name: str, handler: Handler, plain: str, shaped: str, methods: list[str]) -> None:
+    def plain_view() -> Response:
+        return handler(plain_authority())
+
+    def policy_view(tenant: str, policy: str) -> Response:
+        return handler(policy_authority(tenant, policy))
+
+    def query_view(tenant: str) -> Response:
+        return handler(policy_authority(tenant, None))
+
+    bp.add_url_rule(plain, f"{name}", plain_view, methods=methods)
+    bp.add_url_rule(f"/<tenant>/<policy>{shaped}", f"{name}_policy", policy_view, methods=methods)
+    bp.add_url_rule(
+        f"/tfp/<tenant>/<policy>{shaped}", f"{name}_tfp", policy_view, methods=methods
+    )
+    bp.add_url_rule(f"/<tenant>{shaped}", f"{name}_query", query_view, methods=methods)
+
+
+for _route in ROUTES:
+    _register(*_route)
+
+@bp.get("/.well-known/oauth-authorization-server")
+def rfc8414_metadata() -> Response:
+    """RFC 8414 §3: the same document, at the OAuth well-known name."""
+    return discovery(plain_authority())
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

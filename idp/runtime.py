@@ -1,0 +1,27 @@
+"""The per-application services that views and grants share, kept in app.extensions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from idp.clock import Clock
+from idp.journeys.policy import PolicySet
+from idp.security.keystore import KeyEncryptor
+from idp.security.passwords import PasswordHasher
+
+
+@dataclass
+class Runtime:
+    settings: dict[str, Any]
+    clock: Clock
+    policies: PolicySet
+    encryptor: KeyEncryptor
+    hasher: PasswordHasher
+
+
+def runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["idp"]
+    return rt

@@ -1,0 +1,1 @@
+"""Passwords, secret digests, key encryption, security headers and the audit log."""

@@ -1,0 +1,1 @@
+"""Durable state: SQLAlchemy models and the small repository functions over them."""

@@ -1,0 +1,77 @@
+"""Users and their identities. Local identities are keyed by the verified email, lower-cased."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from idp.extensions import db
+from idp.store.models import BrowserSession, Identity, PasswordCredential, User
+
+LOCAL_ISSUER = "local"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class AccountExists(ValueError):
+    """An account already uses this email for local sign-in."""
+
+
+def find_local_identity(email: str) -> Identity | None:
+    return db.session.scalar(
+        select(Identity).where(
+            Identity.issuer == LOCAL_ISSUER, Identity.subject == normalise_email(email)
+        )
+    )
+
+
+def get_user_by_object_id(object_id: str) -> User | None:
+    return db.session.scalar(select(User).where(User.object_id == object_id))
+
+
+def create_local_user(
+    *,
+    email: str,
+    password_hash: str,
+    now: datetime,
+    given_name: str | None = None,
+    family_name: str | None = None,
+    phone_number: str | None = None,
+    object_id: str | None = None,
+) -> User:
+    """Create a local account with a verified email, in the caller's transaction.
+
+    The unique (issuer, subject) constraint makes a concurrent second sign-up for the same
+    email fail at commit, so two accounts can never share one email.
+    """
+    subject = normalise_email(email)
+    if find_local_identity(subject) is not None:
+        raise AccountExists(subject)
+    user = User(
+        email=subject,
+        email_verified=True,
+        given_name=given_name,
+        family_name=family_name,
+        phone_number=phone_number,
+        claims={},
+        created_at=now,
+        updated_at=now,
+    )
+    if object_id:
+        user.object_id = object_id
+    user.identities.append(
+        Identity(route="local", issuer=LOCAL_ISSUER, subject=subject, created_at=now)
+    )
+    user.password = PasswordCredential(hash=password_hash, changed_at=now)
+    db.session.add(user)
+    return user
+
+
+def active_session(sid: str, now: datetime) -> BrowserSession | None:
+    session = db.session.scalar(select(BrowserSession).where(BrowserSession.sid == sid))
+    if session is None or session.ended_at is not None or session.expires_at <= now:
+        return None
+    return session
