@@ -61,7 +61,14 @@ class OAuthClient(ClientMixin):
         )
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == self.client_metadata.get("token_endpoint_auth_method")
+        registered = self.client_metadata.get("token_endpoint_auth_method")
+        if endpoint == "token" or method == registered:
+            return method == registered
+        # Revocation and introspection (RFC 7009 §2.1, RFC 7662 §2.1) have no registered
+        # method of their own; client libraries default to client_secret_basic there, and
+        # either form proves the same secret.
+        secret_methods = {"client_secret_basic", "client_secret_post"}
+        return method in secret_methods and registered in secret_methods
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type in self.client_metadata.get("response_types", ["code"])

@@ -11,11 +11,13 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
-from flask import Flask, request
+from flask import Flask
+from flask import request as flask_request
 
 from idp.extensions import db
 from idp.protocol import keys, tokens
 from idp.protocol.claims import user_claims
+from idp.protocol.client_auth import PrivateKeyJWT
 from idp.protocol.clients import OAuthClient
 from idp.protocol.grants import (
     SECRET_METHODS,
@@ -56,7 +58,11 @@ class GatehouseResourceProtector(ResourceProtector):
     def parse_request_authorization(self, request: Any) -> Any:
         # RFC 6750 §2.2: the token may come as the form-encoded body parameter
         # access_token; a request may use one method only (§2).
-        body_token = request.form.get("access_token") if hasattr(request, "form") else None
+        body_token = None
+        if flask_request.method == "POST" and flask_request.mimetype == (
+            "application/x-www-form-urlencoded"
+        ):
+            body_token = flask_request.form.get("access_token")
         if body_token:
             if request.headers.get("Authorization"):
                 raise InvalidRequestError("Send the access token in one place only.")
@@ -129,6 +135,8 @@ def create_server(app: Flask) -> AuthorizationServer:
     server = AuthorizationServer()
     server.init_app(app, query_client=query_client, save_token=save_token)
     server.scopes_supported = SCOPES_SUPPORTED
+    assertion = PrivateKeyJWT()
+    server.register_client_auth_method(assertion.CLIENT_AUTH_METHOD, assertion)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(), GatehouseIDToken()])
     server.register_grant(RefreshTokenGrant, [GatehouseRefreshedIDToken()])
     server.register_grant(ClientCredentialsGrant)
@@ -139,5 +147,4 @@ def create_server(app: Flask) -> AuthorizationServer:
     server.register_endpoint(UserInfo(resource_protector=protector))
     server.register_endpoint(EndSession)
     app.extensions["idp.resource_protector"] = protector
-    _ = request  # flask request is read by authlib's Flask integration
     return server

@@ -9,9 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+)
 
-from idp.extensions import csrf
+from idp.extensions import csrf, db
 from idp.protocol import keys
 from idp.protocol.authority import Authority, authority_from, tenant_matches
 from idp.protocol.authorize import authorize
@@ -72,11 +82,7 @@ def jwks(authority: Authority) -> Response:
 
 
 def token(authority: Authority) -> Response:
-    from flask import g
-
     g.authority = authority
-    from idp.extensions import db
-
     response: Response = _server().create_token_response()
     db.session.commit()  # reuse detection may have revoked a family even on an error
     return _with_no_store(response)
@@ -94,10 +100,12 @@ def userinfo(authority: Authority) -> Response:
 
 
 def revoke(authority: Authority) -> Response:
+    g.authority = authority
     return _with_no_store(_server().create_endpoint_response("revocation"))
 
 
 def introspect(authority: Authority) -> Response:
+    g.authority = authority
     return _with_no_store(_server().create_endpoint_response("introspection"))
 
 

@@ -280,6 +280,18 @@ class JourneyState(Base):
     completed_at: Mapped[datetime | None]
 
 
+class UsedAssertion(Base):
+    """A client assertion's jti, kept until the assertion expires (RFC 7523 §3, item 7)."""
+
+    __tablename__ = "used_assertions"
+    __table_args__ = (UniqueConstraint("client_id", "jti", name="uq_assertion_client_jti"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    jti: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
 class AuditEvent(Base):
     """Append-only record of a security event. Nothing updates or deletes these rows."""
 

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-23 16:56:17.388253
+Revises:
+Create Date: 2026-11-23 16:58:13.881255
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import idp.store.models
+
 
 revision = '0001'
 down_revision = None
@@ -78,6 +79,14 @@ def upgrade() -> None:
     sa.Column('publish_until', idp.store.models.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('kid')
+    )
+    op.create_table('used_assertions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=100), nullable=False),
+    sa.Column('jti', sa.String(length=200), nullable=False),
+    sa.Column('expires_at', idp.store.models.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('client_id', 'jti', name='uq_assertion_client_jti')
     )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -248,6 +257,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_email'))
 
     op.drop_table('users')
+    op.drop_table('used_assertions')
     op.drop_table('signing_keys')
     op.drop_table('journey_states')
     op.drop_table('clients')
