@@ -72,6 +72,9 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         WTF_CSRF_TIME_LIMIT=None,  # the journey's own lifetime bounds a form's life
+        # Our pages send Referrer-Policy: no-referrer, so browsers send no Referer to check;
+        # the CSRF token and the SameSite=Lax session cookie carry the protection.
+        WTF_CSRF_SSL_STRICT=False,
         PREFERRED_URL_SCHEME="https" if secure else "http",
         JSON_SORT_KEYS=False,
     )

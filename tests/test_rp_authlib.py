@@ -49,7 +49,7 @@ def _run_flow(live_server, authority: str, nonce: str = "n-0S6_WzA2Mj"):
         code_challenge_method="S256",
     )
     verifier = "v" * 20 + "erifier-of-sufficient-length-0123456789"
-    url, state = rp.create_authorization_url(
+    url, _state = rp.create_authorization_url(
         metadata["authorization_endpoint"], nonce=nonce, code_verifier=verifier,
     )
     assert "code_challenge=" + create_s256_code_challenge(verifier) in url
@@ -77,7 +77,7 @@ def _verify_id_token(metadata, token, nonce="n-0S6_WzA2Mj"):
 
 
 def test_authlib_client_signs_in_through_the_plain_authority(live_server, user):
-    metadata, rp, token, _ = _run_flow(live_server, live_server.url)
+    metadata, _rp, token, _ = _run_flow(live_server, live_server.url)
     claims = _verify_id_token(metadata, token)
     assert claims["sub"] == user and claims["oid"] == user
     assert claims["amr"] == ["pwd"] and claims["tfp"] == "B2C_1_signin"
@@ -88,7 +88,7 @@ def test_authlib_client_signs_in_through_the_plain_authority(live_server, user):
 
 def test_authlib_client_signs_in_through_a_b2c_shaped_authority(live_server, user):
     authority = f"{live_server.url}/leicsb2c.onmicrosoft.com/B2C_1_signin/v2.0"
-    metadata, rp, token, _ = _run_flow(live_server, authority)
+    metadata, _rp, token, _ = _run_flow(live_server, authority)
     expected_issuer = (
         f"{live_server.url}/7d5b7a9e-1c8b-4c8e-9a4f-0f0f2e3c9a11/B2C_1_signin/v2.0/"
     )
