@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import os
+import textwrap
 import tomllib
 import warnings
 from dataclasses import dataclass
@@ -230,7 +231,7 @@ def example_config() -> str:
         if table != section:
             lines += ["", f"[{table}]"]
             section = table
-        lines.append(f"# {setting.doc}")
+        lines.extend(f"# {line}" for line in textwrap.wrap(setting.doc, 86))
         lines.append(f"# env: {_env_name(key)}")
         default = setting.default
         if isinstance(default, bool):
