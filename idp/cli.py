@@ -364,8 +364,12 @@ def serve(ctx: AppContext, dev: bool, host: str, port: int, workers: int | None)
     """Serve Gatehouse (gunicorn, a worker per core; https when a certificate is configured)."""
     app = ctx.app
     settings = _runtime(ctx).settings
+    from idp.extensions import db as database
+
     with app.app_context():
         _ensure_key(ctx)
+        # Workers are forked from this process: they must not share its connections.
+        database.engine.dispose()
     cert, key = settings["server.tls_cert"], settings["server.tls_key"]
     if dev:
         ssl_context = (cert, key) if cert and key else None

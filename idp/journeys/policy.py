@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from idp.journeys.conditions import CONDITIONS
+from idp.journeys.context import USER_OBJECT_ID
 from idp.journeys.steps import STEP_TYPES
 
 POLICY_ID = re.compile(r"^[A-Za-z0-9_]{1,100}$")
@@ -126,6 +127,8 @@ def parse_policy(data: dict[str, Any], where: str) -> Policy:
             raise PolicyError(f"{where}: step {step.id}: id is used twice")
         seen.add(step.id)
     steps.sort(key=lambda s: s.order)
+    if not any(USER_OBJECT_ID in STEP_TYPES[s.type].provides for s in steps):
+        raise PolicyError(f"{where}: steps must include one that signs the person in")
     tokens = data.get("tokens", {})
     if not isinstance(tokens, dict):
         raise PolicyError(f"{where}: tokens must be a table")
