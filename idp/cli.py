@@ -12,6 +12,7 @@ import click
 from flask import Flask
 
 from idp.config import ConfigError, example_config, resolve_path
+from idp.journeys.policy import PolicyError
 
 
 class AppContext:
@@ -26,7 +27,7 @@ class AppContext:
 
             try:
                 self._app = create_app(config_file=self.config_file)
-            except ConfigError as error:
+            except (ConfigError, PolicyError) as error:
                 raise click.ClickException(str(error)) from None
         return self._app
 
@@ -239,8 +240,8 @@ def keys_rotate(ctx: AppContext, algorithm: str | None, immediately: bool) -> No
     rt = _runtime(ctx)
     settings = rt.settings
     ahead = 0 if immediately else settings["keys.publish_ahead_seconds"]
-    longest = max(settings["tokens.id_token_lifetime"], settings["tokens.access_token_lifetime"])
     with ctx.app.app_context():
+        longest = _longest_signed_token_lifetime(rt)
         key = rotate(
             rt.encryptor, algorithm or settings["keys.algorithm"], rt.clock.now(),
             timedelta(seconds=ahead), timedelta(seconds=longest),
@@ -248,6 +249,19 @@ def keys_rotate(ctx: AppContext, algorithm: str | None, immediately: bool) -> No
         database.session.commit()
         click.echo(f"kid: {key.kid}  algorithm: {key.algorithm}  signs from: "
                    f"{key.active_from.isoformat()}")
+
+
+def _longest_signed_token_lifetime(rt: Any) -> int:
+    """The longest an ID or access token may live: deployment, policy or client override."""
+    from idp.store.clients import list_clients
+
+    names = ("id_token", "access_token")
+    lifetimes = [rt.settings[f"tokens.{n}_lifetime"] for n in names]
+    for policy in rt.policies:
+        lifetimes += [policy.tokens.get(f"{n}_lifetime", 0) for n in names]
+    for client in list_clients():
+        lifetimes += [client.metadata_.get("lifetimes", {}).get(n, 0) for n in names]
+    return int(max(lifetimes))
 
 
 @keys.command("list")
@@ -290,8 +304,9 @@ def users_add(
     from idp.extensions import db as database
     from idp.security import audit
     from idp.store.users import AccountExists, create_local_user
+    from idp.validation import is_email_address
 
-    if "@" not in email:
+    if not is_email_address(email):
         raise click.ClickException("--email must be an email address, like name@example.com")
     password = sys.stdin.readline().rstrip("\n")
     if len(password) < 8:
@@ -334,19 +349,29 @@ def policies_list(ctx: AppContext) -> None:
 def policies_check(ctx: AppContext, files: tuple[Path, ...]) -> None:
     """Check policy files (default: every file in policies/) without starting anything."""
     from idp.config import load_settings
-    from idp.journeys.policy import PolicyError, load_policy_file
+    from idp.journeys.policy import PolicySet, load_policy_file
 
     if not files:
-        folder = resolve_path(load_settings(ctx.config_file)["paths.policies"])
+        try:
+            folder = resolve_path(load_settings(ctx.config_file)["paths.policies"])
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
         files = tuple(sorted(folder.glob("*.toml")))
     failed = 0
+    loaded = []
     for path in files:
         try:
             policy = load_policy_file(path)
+            loaded.append(policy)
             click.echo(f"ok: {path} ({policy.id})")
         except PolicyError as error:
             failed += 1
             click.echo(f"error: {error}", err=True)
+    try:
+        PolicySet(loaded)  # ids must differ by more than case, as start-up requires
+    except PolicyError as error:
+        failed += 1
+        click.echo(f"error: {error}", err=True)
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} policy files are wrong")
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey, RSAKey
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from idp.extensions import db
 from idp.security.keystore import KeyEncryptor
@@ -101,6 +101,7 @@ def signing_key(encryptor: KeyEncryptor, now: datetime) -> ActiveKey:
     row = db.session.scalars(
         select(SigningKey)
         .where(SigningKey.active_from <= now)
+        .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now))
         .order_by(SigningKey.active_from.desc(), SigningKey.id.desc())
         .limit(1)
     ).first()

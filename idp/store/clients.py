@@ -95,6 +95,10 @@ def validate_registration(data: dict[str, Any], where: str) -> ClientRegistratio
         raise fail("secret_env", "must name the environment variable that holds the secret")
     if method == "private_key_jwt" and not (data.get("jwks") or data.get("jwks_uri")):
         raise fail("jwks", "or jwks_uri is required for private_key_jwt")
+    if data.get("jwks_uri"):
+        problem = _uri_problem(str(data["jwks_uri"]))
+        if problem:
+            raise fail("jwks_uri", problem)
     for list_field in ("redirect_uris", "post_logout_redirect_uris"):
         uris = data.get(list_field, [])
         if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
@@ -115,10 +119,12 @@ def validate_registration(data: dict[str, Any], where: str) -> ClientRegistratio
     if client_type == "public" and "client_credentials" in grant_types:
         raise fail("grant_types", "client_credentials needs a confidential client")
     lifetimes = data.get("lifetimes", {})
+    if not isinstance(lifetimes, dict):
+        raise fail("lifetimes", "must be a table of seconds, like [lifetimes] access_token = 3600")
     for name, value in lifetimes.items():
         if name not in LIFETIMES:
             raise fail(f"lifetimes.{name}", f"is not one of {', '.join(LIFETIMES)}")
-        if not isinstance(value, int) or value <= 0:
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise fail(f"lifetimes.{name}", "must be a positive number of seconds")
     metadata = {
         "token_endpoint_auth_method": method,

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from idp.extensions import db
-from idp.store.models import BrowserSession, Identity, PasswordCredential, User
+from idp.store.models import BrowserSession, Identity, PasswordCredential, User, new_uuid
 
 LOCAL_ISSUER = "local"
 
@@ -51,6 +51,7 @@ def create_local_user(
     if find_local_identity(subject) is not None:
         raise AccountExists(subject)
     user = User(
+        object_id=object_id or new_uuid(),
         email=subject,
         email_verified=True,
         given_name=given_name,
@@ -60,8 +61,6 @@ def create_local_user(
         created_at=now,
         updated_at=now,
     )
-    if object_id:
-        user.object_id = object_id
     user.identities.append(
         Identity(route="local", issuer=LOCAL_ISSUER, subject=subject, created_at=now)
     )
