@@ -8,6 +8,7 @@ from idp.journeys import context as keys
 from idp.journeys.context import N_
 from idp.journeys.results import Page, StepInvalid, StepOk, StepResult
 from idp.journeys.steps.base import AccountDirectory, Setting, StepType, register
+from idp.validation import is_email_address
 
 _WRONG_CREDENTIALS = N_(
     "Enter the email address and password for your account. If you have forgotten your "
@@ -52,7 +53,7 @@ class LocalSignInPage(StepType):
         errors: dict[str, str] = {}
         if not email:
             errors["email"] = N_("Enter your email address")
-        elif "@" not in email:
+        elif not is_email_address(email):
             errors["email"] = N_(
                 "Enter an email address in the correct format, like name@example.com"
             )
