@@ -94,7 +94,10 @@ def clients_sync(ctx: AppContext) -> None:
     rt = _runtime(ctx)
     with ctx.app.app_context():
         try:
-            report = sync_client_files(resolve_path(rt.settings["paths.clients"]), rt.clock.now())
+            report = sync_client_files(
+                resolve_path(rt.settings["paths.clients"]), rt.clock.now(),
+                known_policies=rt.policies,
+            )
         except ClientFileError as error:
             raise click.ClickException(str(error)) from None
     for label, names in (("added", report.added), ("updated", report.updated),

@@ -353,11 +353,6 @@ BAD_CLIENT_FILES = [
     pytest.param(
         GOOD_CONFIDENTIAL + 'policies = ["B2C_1_no_such_policy"]\n', "policies",
         id="unknown-policy",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="sync accepts a policy that is not in policies/, which `clients add "
-                   "--policy` refuses; a typo locks the portal out at /authorize",
-        ),
     ),
 ]
 

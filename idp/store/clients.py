@@ -55,6 +55,7 @@ class ClientRegistration:
     client_type: str
     metadata: dict[str, Any] = field(default_factory=dict)
     secret_env: str | None = None
+    source: str = ""
 
 
 def _uri_problem(uri: str) -> str | None:
@@ -145,6 +146,7 @@ def validate_registration(data: dict[str, Any], where: str) -> ClientRegistratio
         client_type=client_type,
         metadata=metadata,
         secret_env=data.get("secret_env"),
+        source=where,
     )
 
 
@@ -203,11 +205,26 @@ class SyncReport:
 
 
 def sync_client_files(
-    folder: Path, now: datetime, environ: dict[str, str] | None = None
+    folder: Path,
+    now: datetime,
+    environ: dict[str, str] | None = None,
+    known_policies: Any = None,
 ) -> SyncReport:
-    """Make the file-sourced clients in the database match the files, all or nothing."""
+    """Make the file-sourced clients in the database match the files, all or nothing.
+
+    ``known_policies`` (a PolicySet) lets a typo in a file's ``policies`` be refused here
+    rather than lock the portal out at /authorize.
+    """
     environ = dict(os.environ if environ is None else environ)
     registrations = read_client_files(folder)
+    if known_policies is not None:
+        for registration in registrations:
+            for policy in registration.metadata["policies"]:
+                if known_policies.get(policy) is None:
+                    raise ClientFileError(
+                        f"{registration.source}: policies names {policy!r}, "
+                        "which is not a policy in policies/"
+                    )
     report = SyncReport()
     for registration in registrations:
         existing = get_client(registration.client_id)
