@@ -103,19 +103,11 @@ def create_app(
 
     from idp.journeys import views as journey_views
     from idp.protocol import views as protocol_views
-    from idp.protocol.authorize import GatehouseAuthorizationChecks, finish_authorization
-    from idp.protocol.grants import AuthorizationCodeGrant
+    from idp.protocol.authorize import finish_authorization
     from idp.protocol.server import create_server
     from idp.security.headers import init_headers
 
     server = create_server(app)
-    # The authorization checks extension runs before PKCE and OpenID checks.
-    server._authorization_grants = [
-        (grant, [GatehouseAuthorizationChecks(), *(ext or [])])
-        if grant is AuthorizationCodeGrant
-        else (grant, ext)
-        for grant, ext in server._authorization_grants
-    ]
     app.extensions["idp.server"] = server
     app.extensions["idp.finish"] = finish_authorization
     protocol_views.init_app(app)

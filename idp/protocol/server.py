@@ -16,6 +16,7 @@ from flask import request as flask_request
 
 from idp.extensions import db
 from idp.protocol import keys, tokens
+from idp.protocol.authorize import GatehouseAuthorizationChecks
 from idp.protocol.claims import user_claims
 from idp.protocol.client_auth import PrivateKeyJWT
 from idp.protocol.clients import OAuthClient
@@ -137,7 +138,11 @@ def create_server(app: Flask) -> AuthorizationServer:
     server.scopes_supported = SCOPES_SUPPORTED
     assertion = PrivateKeyJWT()
     server.register_client_auth_method(assertion.CLIENT_AUTH_METHOD, assertion)
-    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(), GatehouseIDToken()])
+    # Gatehouse's own authorization checks run first, then PKCE, then OpenID's.
+    server.register_grant(
+        AuthorizationCodeGrant,
+        [GatehouseAuthorizationChecks(), S256CodeChallenge(), GatehouseIDToken()],
+    )
     server.register_grant(RefreshTokenGrant, [GatehouseRefreshedIDToken()])
     server.register_grant(ClientCredentialsGrant)
     protector = GatehouseResourceProtector()
