@@ -71,12 +71,16 @@ class GatehouseResourceProtector(ResourceProtector):
         return super().parse_request_authorization(request)
 
 
-class Revocation(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = [*SECRET_METHODS, "none"]
+class FindsIssuedTokens:
+    """Revocation and introspection find a token the same way: by digest, any kind."""
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
         row = tokens.find_token(token_string)
         return tokens.IssuedToken(row, runtime().clock.now()) if row else None
+
+
+class Revocation(FindsIssuedTokens, RevocationEndpoint):
+    CLIENT_AUTH_METHODS = [*SECRET_METHODS, "none"]
 
     def revoke_token(self, token: tokens.IssuedToken, request: Any) -> None:
         now = runtime().clock.now()
@@ -92,12 +96,8 @@ class Revocation(RevocationEndpoint):
         db.session.commit()
 
 
-class Introspection(IntrospectionEndpoint):
+class Introspection(FindsIssuedTokens, IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = SECRET_METHODS
-
-    def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        row = tokens.find_token(token_string)
-        return tokens.IssuedToken(row, runtime().clock.now()) if row else None
 
     def check_permission(self, token: tokens.IssuedToken, client: Any, request: Any) -> bool:
         # A client may introspect the tokens issued to it; others see active=false.

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -260,8 +261,6 @@ def add_client(
     client_id: str | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client from the command line; return it and its secret (shown once)."""
-    import uuid
-
     data: dict[str, Any] = {
         "client_id": client_id or str(uuid.uuid4()),
         "name": name,
@@ -283,8 +282,6 @@ def add_client(
 
 def rotate_secret(client: Client, now: datetime, overlap_seconds: int = 0) -> str:
     """Give a confidential client a new secret; the old one works for ``overlap_seconds``."""
-    from datetime import timedelta
-
     if client.client_type != "confidential":
         raise ClientFileError(f"client {client.client_id} is public and has no secret")
     secret = new_secret()
