@@ -21,8 +21,10 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from idp.journeys.interface import start_journey
+from idp.journeys.results import Authentication
 from idp.protocol import keys
-from idp.protocol.authority import Authority
+from idp.protocol.authority import Authority, authority_from
 from idp.protocol.sessions import current_session, start_session
 from idp.runtime import runtime
 
@@ -159,7 +161,6 @@ def error_page(error: OAuth2Error) -> Response:
 
 def authorize(authority: Authority) -> Response:
     server = current_app.extensions["idp.server"]
-    g.authority = authority
     data = request.values
     current = usable_session(data)
     end_user = current[1] if current else None
@@ -172,8 +173,13 @@ def authorize(authority: Authority) -> Response:
         return error_page(error)
     if current is not None:
         session_row, user = current
-        return issue_code(grant, user, session_row, authority, data)
-    from idp.journeys.interface import start_journey
+        authentication = Authentication(
+            user_object_id=user.object_id,
+            route=session_row.route,
+            amr=list(session_row.amr or []),
+            auth_time=int(session_row.auth_time.timestamp()),
+        )
+        return issue_code(grant, user, session_row.sid, authentication)
 
     hints = {"login_hint": data.get("login_hint")}
     return start_journey(authority.policy_id, _saved_request(authority), hints)
@@ -205,45 +211,27 @@ class SavedAuthorizationRequest(OAuth2Request):
         return {}
 
 
-def issue_code(
-    grant: Any, user: Any, session_row: Any, authority: Authority, data: Any
-) -> Response:
-    from idp.journeys.results import Authentication
-
+def issue_code(grant: Any, user: Any, sid: str, authentication: Authentication) -> Response:
+    """Answer the grant's request with a code for this authentication (save_authorization_code
+    reads it, and the issuer from ``g.authority``)."""
     server = current_app.extensions["idp.server"]
-    grant.request.authentication = Authentication(
-        user_object_id=user.object_id,
-        route=session_row.route,
-        amr=list(session_row.amr or []),
-        auth_time=int(session_row.auth_time.timestamp()),
-    )
-    grant.request.authority = authority
-    grant.request.sid = session_row.sid
+    grant.request.authentication = authentication
+    grant.request.sid = sid
     response = server.create_authorization_response(
         request=grant.request, grant_user=user, grant=grant
     )
-    return to_client(response, data.get("response_mode"), authority.issuer)
+    mode = grant.request.payload.data.get("response_mode")
+    return to_client(response, mode, g.authority.issuer)
 
 
 def finish_authorization(saved: dict[str, Any], authentication: Any) -> Response:
     """The journey is done: start the browser session and answer the saved request."""
-    from idp.protocol.authority import authority_from
-
-    rt = runtime()
     server = current_app.extensions["idp.server"]
-    authority = authority_from(rt.settings, saved["policy_id"], saved["per_policy"])
-    g.authority = authority
+    g.authority = authority_from(runtime().settings, saved["policy_id"], saved["per_policy"])
     session_row, user = start_session(authentication)
     oauth_request = SavedAuthorizationRequest(saved)
-    oauth_request.user = user
     try:
         grant = server.get_authorization_grant(oauth_request)
     except OAuth2Error as error:  # pragma: no cover - validated when the journey began
         return error_page(error)
-    oauth_request.authentication = authentication
-    oauth_request.authority = authority
-    oauth_request.sid = session_row.sid
-    response = server.create_authorization_response(
-        request=oauth_request, grant_user=user, grant=grant
-    )
-    return to_client(response, saved["params"].get("response_mode"), authority.issuer)
+    return issue_code(grant, user, session_row.sid, authentication)

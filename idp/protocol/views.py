@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from authlib.oauth2 import OAuth2Error
 from flask import (
     Blueprint,
     Flask,
@@ -26,6 +27,7 @@ from idp.protocol import keys
 from idp.protocol.authority import Authority, authority_from, tenant_matches
 from idp.protocol.authorize import authorize
 from idp.protocol.discovery import metadata
+from idp.protocol.sessions import end_browser_session
 from idp.runtime import runtime
 
 bp = Blueprint("protocol", __name__)
@@ -82,38 +84,29 @@ def jwks(authority: Authority) -> Response:
 
 
 def token(authority: Authority) -> Response:
-    g.authority = authority
     response: Response = _server().create_token_response()
     db.session.commit()  # reuse detection may have revoked a family even on an error
     return _with_no_store(response)
 
 
 def userinfo(authority: Authority) -> Response:
-    from authlib.oauth2 import OAuth2Error
-
+    server = _server()
     try:
-        response: Response = _server().create_endpoint_response("userinfo")
-    except OAuth2Error as error:
-        status, body, headers = error()
-        response = Response(_json(body), status, headers)
+        response: Response = server.create_endpoint_response("userinfo")
+    except OAuth2Error as error:  # the resource protector raises rather than answers
+        response = server.handle_error_response(None, error)
     return _with_no_store(response)
 
 
 def revoke(authority: Authority) -> Response:
-    g.authority = authority
     return _with_no_store(_server().create_endpoint_response("revocation"))
 
 
 def introspect(authority: Authority) -> Response:
-    g.authority = authority
     return _with_no_store(_server().create_endpoint_response("introspection"))
 
 
 def logout(authority: Authority) -> Response:
-    from authlib.oauth2 import OAuth2Error
-
-    from idp.protocol.sessions import end_browser_session
-
     server = _server()
     try:
         end_request = server.validate_endpoint_request("end_session")
@@ -127,12 +120,6 @@ def logout(authority: Authority) -> Response:
         client = getattr(end_request, "client", None)
         return Response(render_template("signed_out.html", client=client), 200)
     return response
-
-
-def _json(body: Any) -> str:
-    import json
-
-    return body if isinstance(body, str) else json.dumps(body)
 
 
 Handler = Callable[[Authority], Response]
@@ -152,14 +139,19 @@ ROUTES: list[tuple[str, Handler, str, str, list[str]]] = [
 
 
 def _register(name: str, handler: Handler, plain: str, shaped: str, methods: list[str]) -> None:
+    def run(authority: Authority) -> Response:
+        # Grants, client authentication and ID tokens read the authority from here.
+        g.authority = authority
+        return handler(authority)
+
     def plain_view() -> Response:
-        return handler(plain_authority())
+        return run(plain_authority())
 
     def policy_view(tenant: str, policy: str) -> Response:
-        return handler(policy_authority(tenant, policy))
+        return run(policy_authority(tenant, policy))
 
     def query_view(tenant: str) -> Response:
-        return handler(policy_authority(tenant, None))
+        return run(policy_authority(tenant, None))
 
     bp.add_url_rule(plain, f"{name}", plain_view, methods=methods)
     bp.add_url_rule(f"/<tenant>/<policy>{shaped}", f"{name}_policy", policy_view, methods=methods)
