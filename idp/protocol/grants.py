@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import g
 from sqlalchemy import select, update
@@ -178,8 +178,6 @@ class RefreshTokenGrant(IssuesGatehouseTokens, grants.RefreshTokenGrant):
         # Rotation keeps the family: the new tokens answer for the same grant.
         token: tokens.IssuedToken = self.request.refresh_token
         if not tokens.claim_refresh_token(token.row, runtime().clock.now()):
-            from authlib.oauth2.rfc6749 import InvalidGrantError
-
             raise InvalidGrantError("The refresh token has already been used.")
         return token.family
 

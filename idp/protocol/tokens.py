@@ -22,6 +22,7 @@ from idp.protocol.claims import route_claims
 from idp.protocol.clients import OAuthClient
 from idp.runtime import Runtime
 from idp.security.digests import digest, new_secret
+from idp.store.clients import get_client
 from idp.store.models import Token, TokenFamily, User
 
 
@@ -170,8 +171,6 @@ class IssuedToken(TokenMixin):
         return db.session.get(User, self.family.user_id)
 
     def get_client(self) -> Any:
-        from idp.store.clients import get_client
-
         row = get_client(self.family.client_id)
         return OAuthClient(row, self._now) if row else None
 

@@ -168,6 +168,26 @@ class AuthorizationCode(Base):
     used_at: Mapped[datetime | None]
     family_id: Mapped[str | None] = mapped_column(String(36))
 
+    # authlib reads a code through these accessors (AuthorizationCodeMixin in
+    # authlib.oauth2.rfc6749 and authlib.oidc.core); duck-typed, so no authlib import here.
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(self.auth_time.timestamp())
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> list[str]:
+        return list(self.amr or [])
+
 
 class TokenFamily(Base):
     """Everything issued from one grant: revoking the family revokes all of it.
@@ -306,36 +326,3 @@ class AuditEvent(Base):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-
-# authlib reads an authorization code through these duck-typed accessors
-# (AuthorizationCodeMixin in authlib.oauth2.rfc6749 and authlib.oidc.core).
-def _code_get_redirect_uri(self: AuthorizationCode) -> str:
-    return self.redirect_uri
-
-
-def _code_get_scope(self: AuthorizationCode) -> str:
-    return self.scope
-
-
-def _code_get_nonce(self: AuthorizationCode) -> str | None:
-    return self.nonce
-
-
-def _code_get_auth_time(self: AuthorizationCode) -> int:
-    return int(self.auth_time.timestamp())
-
-
-def _code_get_acr(self: AuthorizationCode) -> None:
-    return None
-
-
-def _code_get_amr(self: AuthorizationCode) -> list[str]:
-    return list(self.amr or [])
-
-
-AuthorizationCode.get_redirect_uri = _code_get_redirect_uri  # type: ignore[attr-defined]
-AuthorizationCode.get_scope = _code_get_scope  # type: ignore[attr-defined]
-AuthorizationCode.get_nonce = _code_get_nonce  # type: ignore[attr-defined]
-AuthorizationCode.get_auth_time = _code_get_auth_time  # type: ignore[attr-defined]
-AuthorizationCode.get_acr = _code_get_acr  # type: ignore[attr-defined]
-AuthorizationCode.get_amr = _code_get_amr  # type: ignore[attr-defined]
