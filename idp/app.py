@@ -9,10 +9,12 @@ from typing import Any
 from flask import Flask, Response, send_from_directory
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
+from idp.address import address_provider_from_settings
 from idp.clock import Clock, SystemClock
 from idp.config import PROJECT_ROOT, ConfigError, load_settings, resolve_path, warn_development
 from idp.extensions import babel, csrf, db
 from idp.journeys.policy import load_policies
+from idp.messaging import email_sender_from_settings
 from idp.runtime import Runtime
 from idp.security.keystore import KeyEncryptor
 from idp.security.passwords import PasswordHasher
@@ -97,6 +99,8 @@ def create_app(
         policies=load_policies(resolve_path(settings["paths.policies"])),
         encryptor=KeyEncryptor.from_settings(settings),
         hasher=PasswordHasher.from_settings(settings),
+        mailer=email_sender_from_settings(settings, clock),
+        addresses=address_provider_from_settings(settings),
     )
     app.extensions["idp"] = runtime
     app.extensions["idp.clock"] = clock

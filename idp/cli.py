@@ -340,8 +340,16 @@ def policies() -> None:
 @policies.command("list")
 @pass_ctx
 def policies_list(ctx: AppContext) -> None:
-    """List the loaded policies and their steps."""
-    for policy in _runtime(ctx).policies:
+    """List the policies in policies/ and their steps, without starting anything."""
+    from idp.config import load_settings
+    from idp.journeys.policy import load_policies
+
+    try:
+        folder = resolve_path(load_settings(ctx.config_file)["paths.policies"])
+        loaded = load_policies(folder)
+    except (ConfigError, PolicyError) as error:
+        raise click.ClickException(str(error)) from None
+    for policy in loaded:
         steps = ", ".join(f"{s.id}({s.type})" for s in policy.steps)
         click.echo(f"{policy.id}\t{policy.display_name}\t{steps}")
 

@@ -116,9 +116,62 @@ SETTINGS: dict[str, Setting] = {
     "journeys.lifetime": Setting(
         3600, "Seconds a started sign-in journey may take before the person must start again."
     ),
+    "journeys.activation_link_lifetime": Setting(
+        86400,
+        "Seconds an account activation link works for; 'Resend activation email' sends a "
+        "fresh one.",
+    ),
     "sessions.lifetime": Setting(
         86400, "Seconds a signed-in browser session lasts before the person signs in again."
     ),
+    # -- messaging -----------------------------------------------------------------
+    "email.sender": Setting(
+        "smtp",
+        "How email leaves Gatehouse: smtp (production) or outbox (development: messages "
+        "are written to email.outbox_path instead of being sent, with a warning).",
+    ),
+    "email.from_address": Setting(
+        "no-reply@gatehouse.invalid",
+        "The From: address of every email, e.g. 'Leicestershire County Council "
+        "<no-reply@leics.gov.uk>'.",
+    ),
+    "email.outbox_path": Setting(
+        "instance/outbox.jsonl",
+        "With email.sender = outbox: the file each message is appended to, one JSON "
+        "object per line.",
+    ),
+    "smtp.host": Setting("127.0.0.1", "SMTP server for email.sender = smtp."),
+    "smtp.port": Setting(587, "SMTP port: 587 with STARTTLS, 465 with smtp.tls = implicit."),
+    "smtp.tls": Setting(
+        "starttls",
+        "starttls (upgrade the connection; refuse to send if the server cannot), implicit "
+        "(TLS from the first byte, usually port 465) or none (only for a relay on the "
+        "same host).",
+    ),
+    "smtp.username": Setting("", "SMTP user name; empty sends without logging in."),
+    "smtp.password_env": Setting(
+        "IDP_SMTP_PASSWORD", "Environment variable holding the SMTP password."
+    ),
+    "smtp.timeout": Setting(10, "Seconds to wait for the SMTP server before giving up."),
+    # -- addresses -----------------------------------------------------------------
+    "address.provider": Setting(
+        "csv",
+        "Where 'Find address' looks postcodes up: csv (an offline file, address.csv_path) "
+        "or os_places (Ordnance Survey's Places API at address.api_url).",
+    ),
+    "address.csv_path": Setting(
+        "data/addresses.example.csv",
+        "With address.provider = csv: a CSV file with the columns line1, line2, town, "
+        "county, postcode.",
+    ),
+    "address.api_url": Setting(
+        "https://api.os.uk/search/places/v1/postcode",
+        "With address.provider = os_places: the postcode endpoint of the Places API.",
+    ),
+    "address.api_key_env": Setting(
+        "IDP_ADDRESS_API_KEY", "Environment variable holding the address API's key."
+    ),
+    "address.timeout": Setting(5, "Seconds to wait for the address API."),
     # -- branding ------------------------------------------------------------------
     "brand.service_name": Setting("Sign in", "Shown in the page header and titles."),
     "brand.organisation": Setting("Gatehouse", "The organisation running the service."),

@@ -6,6 +6,7 @@ from flask_babel import Babel
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from idp.store import sqlite as _sqlite  # noqa: F401  (SQLite transaction handling)
 from idp.store.models import Base
 
 db = SQLAlchemy(model_class=Base)

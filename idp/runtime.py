@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import current_app
 
+from idp.address import AddressProvider
 from idp.clock import Clock
 from idp.journeys.policy import PolicySet
+from idp.messaging import EmailSender
 from idp.security.keystore import KeyEncryptor
 from idp.security.passwords import PasswordHasher
 
@@ -20,6 +22,8 @@ class Runtime:
     policies: PolicySet
     encryptor: KeyEncryptor
     hasher: PasswordHasher
+    mailer: EmailSender
+    addresses: AddressProvider
 
 
 def runtime() -> Runtime:

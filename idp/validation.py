@@ -11,3 +11,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def is_email_address(value: str) -> bool:
     return bool(_EMAIL.match(value.strip()))
+
+
+def normalise_email(email: str) -> str:
+    """The form an email takes as a local identity's subject: trimmed, lower-cased."""
+    return email.strip().lower()

@@ -72,8 +72,17 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> dict[str, Any]:
+def outbox(tmp_path: Path) -> Path:
+    """Where the app's emails land (email.sender = outbox); read with read_outbox."""
+    return tmp_path / "outbox.jsonl"
+
+
+@pytest.fixture
+def settings(database_url: str, outbox: Path) -> dict[str, Any]:
     return {
+        "email.sender": "outbox",
+        "email.outbox_path": str(outbox),
+        "email.from_address": "Leicestershire County Council <no-reply@leics.example>",
         "database.url": database_url,
         "server.secret_key": "test-secret-key",
         "server.base_url": "http://127.0.0.1:5000",
@@ -129,6 +138,8 @@ def add_user(app: Any, email: str = "jenny.hinsen@example.com", password: str = 
             family_name=fields.get("family_name", "Hinsen"),
             phone_number=fields.get("phone_number"),
         )
+        # A complete profile, so policies that review blank details let the person through.
+        user.claims = {"title": fields.get("title", "Mrs")}
         db.session.commit()
         return user.object_id
 

@@ -8,11 +8,15 @@ from idp.journeys import context as keys
 from idp.journeys.executor import Executor, JourneyProgress
 from idp.journeys.policy import PolicyError, parse_policy
 from idp.journeys.results import Completed, Page
+from tests.fakes import FakeServices
 
 
-class Directory:
-    def check_local_password(self, email: str, password: str) -> str | None:
-        return "object-1" if (email, password) == ("a@example.com", "right") else None
+class Directory(FakeServices):
+    """One account, a@example.com with the password "right", whose object id is object-1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add("a@example.com", "right").object_id = "object-1"
 
 
 def policy(**overrides):
@@ -82,7 +86,7 @@ def test_steps_run_in_order_of_their_order_field():
     ({"steps": [{"id": "x", "type": "signin_page", "settings": {"colour": "red"}}]},
      "step x: settings.colour is not a setting of signin_page"),
     ({"steps": [{"id": "x", "type": "signin_page", "settings": {"heading": 3}}]},
-     "step x: settings.heading must be str"),
+     "step x: settings.heading must be text, not a whole number"),
     ({"steps": [{"id": "x", "type": "signin_page", "skip_if": ["full_moon"]}]},
      "step x: skip_if condition 'full_moon' is unknown"),
     ({"steps": [{"id": "x", "type": "signin_page"}, {"id": "x", "type": "signin_page"}]},
@@ -105,7 +109,7 @@ def test_the_shipped_policies_load():
 
     loaded = load_policies(PROJECT_ROOT / "policies")
     assert {p.id for p in loaded} >= {"B2C_1_signin", "B2C_1_parent_signup_signin",
-                                       "B2C_1_bluebadge_signin"}
+                                       "B2C_1_bluebadge_signup_signin"}
 
 
 def test_the_journey_engine_imports_nothing_from_flask():

@@ -7,12 +7,52 @@ USER_OBJECT_ID = "user.object_id"
 NEW_USER = "user.new"
 ROUTE = "auth.route"
 AMR = "auth.amr"
+#: When the person last proved who they are, if the journey began with a signed-in session.
+AUTH_TIME = "auth.time"
 
 # What the authorization request brought.
 LOGIN_HINT = "request.login_hint"
 
-# What the sign-in page remembers between attempts.
+# What the sign-in page remembers between attempts, and which link the person followed
+# from it ("sign_up" or "password_reset"); policies branch on it with ``chose:``.
 SIGNIN_EMAIL = "signin.email"
+CHOICE = "journey.choice"
+
+# Email verification by code: the address being verified, the code's record (hashed),
+# when the last code went, how many went, and the address once proven.
+EMAIL_PENDING = "email.pending"
+EMAIL_CODE = "email.code"
+EMAIL_SENT_AT = "email.sent_at"
+EMAIL_SENDS = "email.sends"
+EMAIL_VERIFIED = "email.verified"
+
+# A new password, kept only as its argon2id hash between the page and the saving step.
+PASSWORD_HASH = "password.hash"
+
+# Agreement to the privacy policy given on a page of this journey: {"version", "at"}.
+PRIVACY_CONSENT = "consent.privacy"
+
+# Activation by link: the account waiting for its link (absent when the address already
+# had an account, which the page must not reveal).
+ACTIVATION_USER = "activation.object_id"
+ACTIVATION_EMAIL = "activation.email"
+ACTIVATION_SENT_AT = "activation.sent_at"
+
+# A step's form-in-progress state (address lookup results, manual entry) by step id.
+FORM_STATE = "form.state"
+
+#: Claims about the person live under this prefix: ``claims.given_name``.
+CLAIMS = "claims."
+
+
+def claim(name: str) -> str:
+    """The context key of a claim: ``claim("given_name") == "claims.given_name"``."""
+    return CLAIMS + name
+
+
+def claims_in(context: dict[str, object]) -> dict[str, object]:
+    """The claims a journey has gathered, by claim name."""
+    return {k[len(CLAIMS) :]: v for k, v in context.items() if k.startswith(CLAIMS)}
 
 
 def N_(message: str) -> str:

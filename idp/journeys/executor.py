@@ -1,11 +1,11 @@
 """Plans a policy into steps and runs them: show the current step, judge a submission.
 
 The executor is the only thing that moves a journey forward. Steps report; it records
-their context updates, skips steps whose conditions hold, and, after the last step,
-returns the finished authentication.
+their context updates, skips steps whose conditions hold, runs page-less steps on
+arrival, and, after the last step, returns the finished authentication.
 
-    executor = Executor(policy, directory)
-    outcome = executor.submit(state, {"email": "...", "password": "..."}, now)
+    executor = Executor(policy, services)
+    outcome = executor.submit(progress, "signin", {"email": "...", "password": "..."}, now)
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from idp.journeys import context as keys
-from idp.journeys.conditions import holds
+from idp.journeys.conditions import skips
 from idp.journeys.policy import Policy, StepSpec
-from idp.journeys.results import Authentication, Completed, Page, StepInvalid
+from idp.journeys.results import Authentication, Completed, Page, StepInvalid, StepResult
 from idp.journeys.steps import STEP_TYPES
-from idp.journeys.steps.base import AccountDirectory
+from idp.journeys.steps.base import JourneyServices
+
+#: Page-less steps in a row before the executor decides a policy loops (a policy bug).
+_MAX_AUTOMATIC = 50
 
 
 @dataclass
@@ -30,25 +33,33 @@ class JourneyProgress:
 
 
 class Executor:
-    def __init__(self, policy: Policy, directory: AccountDirectory) -> None:
+    def __init__(self, policy: Policy, services: JourneyServices) -> None:
         self.policy = policy
-        self.directory = directory
+        self.services = services
 
     def _current(self, progress: JourneyProgress) -> StepSpec | None:
         """Advance past steps whose skip conditions hold; return the step to run, if any."""
         steps = self.policy.steps
         while progress.step_index < len(steps):
             step = steps[progress.step_index]
-            if not any(holds(c, progress.context) for c in step.skip_if):
+            if not skips(step.skip_if, progress.context):
                 return step
             progress.step_index += 1
         return None
 
     def show(self, progress: JourneyProgress, auth_time: int) -> Page | Completed:
-        step = self._current(progress)
-        if step is None:
-            return self._complete(progress, auth_time)
-        return STEP_TYPES[step.type]().page(step.id, progress.context, step.settings)
+        for _ in range(_MAX_AUTOMATIC):
+            step = self._current(progress)
+            if step is None:
+                return self._complete(progress, auth_time)
+            step_type = STEP_TYPES[step.type](step.id)
+            if not step_type.automatic:
+                return step_type.page(step.id, progress.context, step.settings, self.services)
+            result = step_type.submit(progress.context, {}, step.settings, self.services)
+            page = self._apply(progress, step, result)
+            if page is not None:
+                return page
+        raise JourneyIncomplete(f"policy {self.policy.id} keeps running steps without a page")
 
     def submit(
         self, progress: JourneyProgress, step_id: str, form: dict[str, str], auth_time: int
@@ -59,15 +70,32 @@ class Executor:
         if step.id != step_id:
             # A stale tab or the back button: show where the journey really is.
             return self.show(progress, auth_time)
-        step_type = STEP_TYPES[step.type]()
-        result = step_type.submit(progress.context, form, step.settings, self.directory)
+        step_type = STEP_TYPES[step.type](step.id)
+        result = step_type.submit(progress.context, form, step.settings, self.services)
+        page = self._apply(progress, step, result)
+        return page if page is not None else self.show(progress, auth_time)
+
+    def _apply(self, progress: JourneyProgress, step: StepSpec, result: StepResult) -> Page | None:
+        """Record a step's report; the page to show again, or None to move on."""
+        context = progress.context
+        signed_in_before = context.get(keys.USER_OBJECT_ID)
+        context.update(result.updates)
         if isinstance(result, StepInvalid):
-            page = step_type.page(step.id, progress.context, step.settings)
+            step_type = STEP_TYPES[step.type](step.id)
+            page = step_type.page(step.id, context, step.settings, self.services)
             values = {**page.values, **result.values}
-            return Page(step.id, page.template, values, result.errors, step.settings)
-        progress.context.update(result.updates)
-        progress.step_index += 1
-        return self.show(progress, auth_time)
+            return Page(step.id, page.template, values, result.errors, page.settings)
+        object_id = context.get(keys.USER_OBJECT_ID)
+        if object_id and object_id != signed_in_before:
+            # Later steps (review, skip conditions) see the account's stored claims;
+            # anything this journey collected stays on top.
+            stored = self.services.load_claims(object_id)
+            for name, value in stored.items():
+                context.setdefault(keys.claim(name), value)
+        if result.restart:
+            context[keys.FORM_STATE] = {}
+        progress.step_index = 0 if result.restart else progress.step_index + 1
+        return None
 
     def _complete(self, progress: JourneyProgress, auth_time: int) -> Completed:
         context = progress.context
@@ -81,7 +109,7 @@ class Executor:
                 user_object_id=object_id,
                 route=context.get(keys.ROUTE, "local"),
                 amr=list(context.get(keys.AMR, [])),
-                auth_time=auth_time,
+                auth_time=int(context.get(keys.AUTH_TIME) or auth_time),
                 new_user=bool(context.get(keys.NEW_USER)),
             )
         )

@@ -17,6 +17,8 @@ from flask import Response, redirect, url_for
 
 from idp.extensions import db
 from idp.journeys import context as keys
+from idp.journeys.results import Authentication
+from idp.journeys.services import SqlJourneyServices
 from idp.protocol.sessions import remember_journey
 from idp.runtime import runtime
 from idp.security.digests import new_secret
@@ -24,8 +26,10 @@ from idp.store.models import JourneyState
 
 
 def start_journey(
-    policy_id: str, authorization_request: dict[str, Any], hints: dict[str, str | None]
+    policy_id: str, authorization_request: dict[str, Any], hints: dict[str, Any]
 ) -> Response:
+    """Begin a journey. ``hints``: ``login_hint`` from the request, and ``signed_in`` (an
+    Authentication) when the browser's session already knows the person."""
     rt = runtime()
     now = rt.clock.now()
     policy = rt.policies.get(policy_id)
@@ -33,8 +37,23 @@ def start_journey(
     context: dict[str, Any] = {}
     if hints.get("login_hint"):
         context[keys.LOGIN_HINT] = hints["login_hint"]
+    journey_id = new_secret(24)
+    signed_in: Authentication | None = hints.get("signed_in")
+    if signed_in is not None:
+        services = SqlJourneyServices(rt, policy, journey_id)
+        context.update(
+            {keys.claim(k): v for k, v in services.load_claims(signed_in.user_object_id).items()}
+        )
+        context.update(
+            {
+                keys.USER_OBJECT_ID: signed_in.user_object_id,
+                keys.ROUTE: signed_in.route,
+                keys.AMR: list(signed_in.amr),
+                keys.AUTH_TIME: signed_in.auth_time,
+            }
+        )
     state = JourneyState(
-        journey_id=new_secret(24),
+        journey_id=journey_id,
         policy_id=policy.id,
         authorization_request=authorization_request,
         context=context,

@@ -8,6 +8,12 @@ A policy (example: policies/B2C_1_signin.toml)::
     [tokens]                 # optional; seconds
     id_token_lifetime = 3600
 
+    [session]                # optional
+    single_sign_on = true    # a signed-in browser skips this policy's pages
+
+    [password]               # optional; the rules new passwords must meet
+    min_length = 8
+
     [[steps]]
     id = "signin"
     order = 100              # gapped ordering: insert a step at 150 without renumbering
@@ -27,14 +33,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from idp.journeys.conditions import CONDITIONS
+from idp.journeys.conditions import SkipRule, problem
 from idp.journeys.context import USER_OBJECT_ID
 from idp.journeys.steps import STEP_TYPES
+from idp.security.password_rules import PasswordRules
 
 POLICY_ID = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 STEP_ID = re.compile(r"^[a-z0-9_\-]{1,60}$")
 TOKEN_SETTINGS = ("id_token_lifetime", "access_token_lifetime", "refresh_token_lifetime")
-_POLICY_FIELDS = {"id", "display_name", "steps", "tokens", "claims"}
+_POLICY_FIELDS = {"id", "display_name", "steps", "tokens", "claims", "session", "password"}
+SESSION_SETTINGS = {
+    "single_sign_on": (
+        bool,
+        True,
+        "A browser already signed in (by any policy) gets its code without seeing this "
+        "policy's pages. false runs the steps every time, with the signed-in person "
+        "known to them (profile edit, change of email).",
+    ),
+}
 _STEP_FIELDS = {"id", "order", "type", "settings", "skip_if"}
 
 
@@ -48,7 +64,7 @@ class StepSpec:
     order: int
     type: str
     settings: dict[str, Any]
-    skip_if: tuple[str, ...] = ()
+    skip_if: tuple[SkipRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,12 @@ class Policy:
     tokens: dict[str, int] = field(default_factory=dict)
     claims: tuple[str, ...] = ()
     source: str = ""
+    session: dict[str, Any] = field(default_factory=dict)
+    password: PasswordRules = field(default_factory=PasswordRules)
+
+    @property
+    def single_sign_on(self) -> bool:
+        return bool(self.session.get("single_sign_on", True))
 
 
 def _step(raw: Any, where: str, index: int) -> StepSpec:
@@ -87,9 +109,11 @@ def _step(raw: Any, where: str, index: int) -> StepSpec:
         value = given.get(name, spec.default)
         if not isinstance(value, spec.type) or (spec.type is int and isinstance(value, bool)):
             raise PolicyError(
-                f"{label}: settings.{name} must be {spec.type.__name__}, "
-                f"not {type(value).__name__}"
+                f"{label}: settings.{name} must be {_kind(spec.type)}, not {_kind(type(value))}"
             )
+        trouble = spec.check(value) if spec.check else None
+        if trouble:
+            raise PolicyError(f"{label}: settings.{name} {trouble}")
         settings[name] = value
     for name in given:
         if name not in step_type.settings_schema:
@@ -97,17 +121,23 @@ def _step(raw: Any, where: str, index: int) -> StepSpec:
             raise PolicyError(
                 f"{label}: settings.{name} is not a setting of {type_name}; known: {known}"
             )
+    trouble = step_type.check_settings(settings)
+    if trouble:
+        raise PolicyError(f"{label}: {trouble}")
     skip_if = raw.get("skip_if", [])
-    if not isinstance(skip_if, list) or not all(isinstance(c, str) for c in skip_if):
-        raise PolicyError(f"{label}: skip_if must be a list of condition names")
-    for condition in skip_if:
-        name = condition.split(":", 1)[0]
-        if name not in CONDITIONS:
-            known = ", ".join(sorted(CONDITIONS))
-            raise PolicyError(
-                f"{label}: skip_if condition {condition!r} is unknown; known: {known}"
-            )
-    return StepSpec(step_id, order, type_name, settings, tuple(skip_if))
+    if not isinstance(skip_if, list):
+        raise PolicyError(f"{label}: skip_if must be a list of conditions")
+    rules: list[SkipRule] = []
+    for rule in skip_if:
+        conditions = rule if isinstance(rule, list) else [rule]
+        if not conditions or not all(isinstance(c, str) for c in conditions):
+            raise PolicyError(f"{label}: skip_if entries must be condition names or lists of them")
+        for condition in conditions:
+            trouble = problem(condition)
+            if trouble:
+                raise PolicyError(f"{label}: skip_if {trouble}")
+        rules.append(list(conditions) if isinstance(rule, list) else rule)
+    return StepSpec(step_id, order, type_name, settings, tuple(rules))
 
 
 def parse_policy(data: dict[str, Any], where: str) -> Policy:
@@ -143,7 +173,44 @@ def parse_policy(data: dict[str, Any], where: str) -> Policy:
     claims = data.get("claims", [])
     if not isinstance(claims, list) or not all(isinstance(c, str) for c in claims):
         raise PolicyError(f"{where}: claims must be a list of claim names")
-    return Policy(policy_id, display_name, tuple(steps), dict(tokens), tuple(claims), where)
+    session = data.get("session", {})
+    if not isinstance(session, dict):
+        raise PolicyError(f"{where}: session must be a table")
+    for name, value in session.items():
+        if name not in SESSION_SETTINGS:
+            known = ", ".join(sorted(SESSION_SETTINGS))
+            raise PolicyError(f"{where}: session.{name} is not a session setting; known: {known}")
+        expected = SESSION_SETTINGS[name][0]
+        if not isinstance(value, expected):
+            raise PolicyError(f"{where}: session.{name} must be {_kind(expected)}")
+    password = data.get("password", {})
+    if not isinstance(password, dict):
+        raise PolicyError(f"{where}: password must be a table")
+    try:
+        rules = PasswordRules.from_mapping(password, where)
+    except ValueError as error:
+        raise PolicyError(str(error)) from None
+    return Policy(
+        policy_id,
+        display_name,
+        tuple(steps),
+        dict(tokens),
+        tuple(claims),
+        where,
+        dict(session),
+        rules,
+    )
+
+
+def _kind(python_type: type) -> str:
+    """A TOML reader's word for a Python type, for messages."""
+    return {
+        bool: "true or false",
+        int: "a whole number",
+        str: "text",
+        list: "a list",
+        dict: "a table",
+    }.get(python_type, python_type.__name__)
 
 
 def load_policy_file(path: Path) -> Policy:

@@ -23,17 +23,27 @@ class Page:
 
 @dataclass(frozen=True)
 class StepOk:
-    """The step is done; ``updates`` are written to the journey context."""
+    """The step is done; ``updates`` are written to the journey context.
+
+    ``restart`` sends the journey back to its first step (with the updates kept), which is
+    how "Sign in instead" after "you already have an account" works.
+    """
 
     updates: dict[str, Any] = field(default_factory=dict)
+    restart: bool = False
 
 
 @dataclass(frozen=True)
 class StepInvalid:
-    """The submission was refused; show the page again with these errors and values."""
+    """Show the step's page again, with these errors and values.
+
+    ``errors`` may be empty: an in-page action ("Send verification code", "Find address")
+    ran and the page has more to ask. ``updates`` are written to the context either way.
+    """
 
     errors: dict[str, str]
     values: dict[str, Any] = field(default_factory=dict)
+    updates: dict[str, Any] = field(default_factory=dict)
 
 
 StepResult = StepOk | StepInvalid

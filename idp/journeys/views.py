@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from idp.clock import timestamp
 from idp.extensions import db
-from idp.journeys.directory import SqlAccountDirectory
 from idp.journeys.executor import Executor, JourneyProgress
 from idp.journeys.results import Completed, Page
+from idp.journeys.services import SqlJourneyServices, activate
 from idp.protocol.sessions import owns_journey
 from idp.runtime import runtime
 from idp.store.models import JourneyState
@@ -17,11 +26,23 @@ from idp.store.models import JourneyState
 bp = Blueprint("journeys", __name__)
 
 
+def _find(journey_id: str) -> JourneyState | None:
+    return db.session.scalar(select(JourneyState).where(JourneyState.journey_id == journey_id))
+
+
+def _live(state: JourneyState | None) -> bool:
+    return (
+        state is not None
+        and state.completed_at is None
+        and state.expires_at > runtime().clock.now()
+    )
+
+
 def _load(journey_id: str) -> JourneyState:
-    state = db.session.scalar(select(JourneyState).where(JourneyState.journey_id == journey_id))
+    state = _find(journey_id)
     if state is None or not owns_journey(journey_id):
         abort(404)
-    if state.completed_at is not None or state.expires_at <= runtime().clock.now():
+    if not _live(state):
         return abort(Response(render_template("journey_expired.html"), 410))
     return state
 
@@ -51,7 +72,7 @@ def _executor(state: JourneyState) -> Executor:
     policy = rt.policies.get(state.policy_id)
     if policy is None:
         abort(410)
-    return Executor(policy, SqlAccountDirectory(rt.hasher))
+    return Executor(policy, SqlJourneyServices(rt, policy, state.journey_id))
 
 
 @bp.get("/journey/<journey_id>")
@@ -59,7 +80,7 @@ def page(journey_id: str) -> Response:
     state = _load(journey_id)
     progress = JourneyProgress(state.step_index, dict(state.context))
     outcome = _executor(state).show(progress, timestamp(runtime().clock.now()))
-    state.step_index = progress.step_index
+    _save(state, progress)
     return _respond(state, outcome)
 
 
@@ -71,7 +92,31 @@ def submit(journey_id: str) -> Response:
     step_id = form.pop("step", "")
     form.pop("csrf_token", None)
     outcome = _executor(state).submit(progress, step_id, form, timestamp(runtime().clock.now()))
-    state.step_index = progress.step_index
-    state.context = progress.context
-    db.session.commit()
+    _save(state, progress)
+    if isinstance(outcome, Page) and not outcome.errors and request.form.get("action") is None:
+        # Post/redirect/get after a step moved on, so a refresh does not send the form again.
+        return redirect(url_for("journeys.page", journey_id=journey_id), 303)
     return _respond(state, outcome)
+
+
+def _save(state: JourneyState, progress: JourneyProgress) -> None:
+    # Steps may have committed (a new account) and expired the loaded row; write ours last.
+    state.step_index = progress.step_index
+    state.context = {k: v for k, v in progress.context.items() if v is not None}
+    db.session.commit()
+
+
+@bp.get("/activate/<token>")
+def activation(token: str) -> Response:
+    """An activation link from an email. In the browser that started the sign-up, the
+    journey carries on; anywhere else, the page says the account is ready."""
+    outcome, link = activate(token, runtime().clock.now())
+    journey = _find(link.journey_id) if link and link.journey_id else None
+    live = journey is not None and _live(journey) and owns_journey(journey.journey_id)
+    if outcome == "activated" and journey is not None and live:
+        return redirect(url_for("journeys.page", journey_id=journey.journey_id), 303)
+    portal = None
+    if journey is not None:
+        portal = journey.authorization_request.get("uri")
+    status = 200 if outcome == "activated" else 410 if outcome == "expired" else 404
+    return Response(render_template("activated.html", outcome=outcome, portal=portal), status)

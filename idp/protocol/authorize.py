@@ -171,18 +171,26 @@ def authorize(authority: Authority) -> Response:
             response = server.handle_error_response(None, error)
             return to_client(response, data.get("response_mode"), authority.issuer)
         return error_page(error)
-    if current is not None:
+    policy = runtime().policies.get(authority.policy_id)
+    if current is not None and policy is not None and policy.single_sign_on:
         session_row, user = current
-        authentication = Authentication(
-            user_object_id=user.object_id,
-            route=session_row.route,
-            amr=list(session_row.amr or []),
-            auth_time=int(session_row.auth_time.timestamp()),
-        )
-        return issue_code(grant, user, session_row.sid, authentication)
+        return issue_code(grant, user, session_row.sid, _session_authentication(current))
 
-    hints = {"login_hint": data.get("login_hint")}
+    hints: dict[str, Any] = {"login_hint": data.get("login_hint")}
+    if current is not None:
+        # A policy without single sign-on still runs its pages, for the person signed in.
+        hints["signed_in"] = _session_authentication(current)
     return start_journey(authority.policy_id, _saved_request(authority), hints)
+
+
+def _session_authentication(current: tuple[Any, Any]) -> Authentication:
+    session_row, user = current
+    return Authentication(
+        user_object_id=user.object_id,
+        route=session_row.route,
+        amr=list(session_row.amr or []),
+        auth_time=int(session_row.auth_time.timestamp()),
+    )
 
 
 def _saved_request(authority: Authority) -> dict[str, Any]:

@@ -70,6 +70,8 @@ class User(Base):
     phone_number: Mapped[str | None] = mapped_column(String(32))
     claims: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Made by a sign-up that proves the email by link: no sign-in until it is followed.
+    pending_activation: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -298,6 +300,24 @@ class JourneyState(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+class ActivationLink(Base):
+    """An emailed link that activates an account; kept as a digest, single use.
+
+    ``journey_id`` lets the link carry on the journey that sent it when it is followed
+    in the same browser.
+    """
+
+    __tablename__ = "activation_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    journey_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class UsedAssertion(Base):

@@ -8,12 +8,9 @@ from sqlalchemy import select
 
 from idp.extensions import db
 from idp.store.models import BrowserSession, Identity, PasswordCredential, User, new_uuid
+from idp.validation import normalise_email
 
 LOCAL_ISSUER = "local"
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 class AccountExists(ValueError):

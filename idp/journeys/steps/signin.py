@@ -1,4 +1,5 @@
-"""The sign-in page for local accounts: "Email address", "Password", "Sign in"."""
+"""The sign-in page for local accounts: "Email address", "Password", "Sign in", with
+"Sign up now" and "Forgot your password?" links that branch the journey."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ from typing import Any
 from idp.journeys import context as keys
 from idp.journeys.context import N_
 from idp.journeys.results import Page, StepInvalid, StepOk, StepResult
-from idp.journeys.steps.base import AccountDirectory, Setting, StepType, register
+from idp.journeys.steps.base import JourneyServices, Setting, StepType, register
 from idp.validation import is_email_address
 
 _WRONG_CREDENTIALS = N_(
     "Enter the email address and password for your account. If you have forgotten your "
     "password, you can reset it."
 )
+_NOT_ACTIVATED = N_(
+    "Your account is not active yet. Select the link in the activation email we sent you, "
+    "or select 'Forgot your password?' to get a code instead."
+)
+#: The links a sign-in page can offer, and the choice each one records.
+CHOICES = {"sign_up": "sign_up", "password_reset": "password_reset"}
 
 
 @register
@@ -21,13 +28,17 @@ class LocalSignInPage(StepType):
     """Signs a person in with their email address and password.
 
     Wrong credentials get one answer that does not say which was wrong, so the page never
-    reveals whether an email is registered. Example::
+    reveals whether an email is registered. ``sign_up`` shows "Sign up now" and
+    ``password_reset`` shows "Forgot your password?"; each records the person's choice,
+    which later steps test with ``chose:sign_up`` or ``chose:password_reset``. Example::
 
         [[steps]]
         id = "signin"
         type = "signin_page"
         [steps.settings]
         heading = "Sign in to the Parent Portal"
+        sign_up = true
+        password_reset = true
     """
 
     name = "signin_page"
@@ -35,9 +46,19 @@ class LocalSignInPage(StepType):
     provides = (keys.USER_OBJECT_ID, keys.ROUTE, keys.AMR)
     settings_schema = {
         "heading": Setting(str, "Sign in", "The page's heading."),
+        "sign_up": Setting(bool, False, "Offer 'Sign up now' (chose:sign_up)."),
+        "password_reset": Setting(
+            bool, False, "Offer 'Forgot your password?' (chose:password_reset)."
+        ),
     }
 
-    def page(self, step_id: str, context: dict[str, Any], settings: dict[str, Any]) -> Page:
+    def page(
+        self,
+        step_id: str,
+        context: dict[str, Any],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> Page:
         email = context.get(keys.SIGNIN_EMAIL) or context.get(keys.LOGIN_HINT) or ""
         return Page(step_id, self.template, values={"email": email}, settings=settings)
 
@@ -46,8 +67,12 @@ class LocalSignInPage(StepType):
         context: dict[str, Any],
         form: dict[str, str],
         settings: dict[str, Any],
-        services: AccountDirectory,
+        services: JourneyServices,
     ) -> StepResult:
+        action = form.get("action", "")
+        if action in CHOICES and settings.get(action):
+            email = form.get("email", "").strip()
+            return StepOk({keys.CHOICE: CHOICES[action], keys.SIGNIN_EMAIL: email})
         email = form.get("email", "").strip()
         password = form.get("password", "")
         errors: dict[str, str] = {}
@@ -61,14 +86,19 @@ class LocalSignInPage(StepType):
             errors["password"] = N_("Enter your password")
         if errors:
             return StepInvalid(errors, {"email": email})
-        object_id = services.check_local_password(email, password)
-        if object_id is None:
+        outcome, object_id = services.check_local_password(email, password)
+        if outcome == "not_activated":
+            # The password was right, so saying the account exists tells only its owner.
+            return StepInvalid({"email": _NOT_ACTIVATED}, {"email": email})
+        if outcome != "ok" or object_id is None:
             return StepInvalid({"email": _WRONG_CREDENTIALS}, {"email": email})
         return StepOk(
             {
                 keys.USER_OBJECT_ID: object_id,
                 keys.ROUTE: "local",
                 keys.AMR: ["pwd"],
+                keys.AUTH_TIME: None,
                 keys.SIGNIN_EMAIL: email,
+                keys.CHOICE: None,
             }
         )

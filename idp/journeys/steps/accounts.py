@@ -1,0 +1,289 @@
+"""Steps that write accounts: create one, wait for its activation link, save a new
+password, move to a new email address. None of them has a page of questions; each runs
+as soon as the journey reaches it, and shows a page only when there is something to say.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idp.journeys import context as keys
+from idp.journeys.context import N_
+from idp.journeys.results import Page, StepInvalid, StepOk, StepResult
+from idp.journeys.steps.base import (
+    JourneyServices,
+    Setting,
+    StepType,
+    form_state,
+    register,
+    with_form_state,
+)
+from idp.mfa.codes import seconds_until_resend
+
+ACTIVATION = ("none", "link")
+_SIGNED_IN_LOCALLY = {keys.ROUTE: "local", keys.AMR: ["pwd"], keys.AUTH_TIME: None}
+
+
+def _activation(value: str) -> str | None:
+    return None if value in ACTIVATION else f"must be one of {', '.join(ACTIVATION)}"
+
+
+def _positive(value: int) -> str | None:
+    return None if value > 0 else "must be more than 0"
+
+
+def _account_claims(context: dict[str, Any]) -> dict[str, Any]:
+    claims = keys.claims_in(context)
+    claims.pop("email", None)
+    return claims
+
+
+@register
+class CreateLocalAccount(StepType):
+    """Creates the local account from what earlier steps gathered, in one transaction.
+
+    With ``activation = "none"`` the email was proven by code (``verify_email_code``) and
+    the person is signed in at once. With ``activation = "link"`` the account waits for
+    its activation link (the ``activation_link`` step comes next); the address is not yet
+    proven, so when it already has an account the page says the same as for a new one
+    and the email explains. Concurrent sign-ups for one address make one account: the
+    database's unique identity decides, and the others hear the address is taken.
+    Example::
+
+        [[steps]]
+        id = "create"
+        type = "create_local_account"
+        skip_if = ["not:chose:sign_up"]
+        [steps.settings]
+        activation = "link"
+    """
+
+    name = "create_local_account"
+    template = "steps/account_exists.html"
+    automatic = True
+    provides = (keys.USER_OBJECT_ID, keys.NEW_USER, keys.ACTIVATION_USER)
+    settings_schema = {
+        "activation": Setting(
+            str, "none", "none (the email was verified by code) or link.", _activation
+        ),
+    }
+
+    def page(
+        self,
+        step_id: str,
+        context: dict[str, Any],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> Page:
+        state = form_state(context, step_id)
+        values = {"email": context.get(keys.EMAIL_VERIFIED), "route": state.get("route")}
+        return Page(step_id, self.template, values=values, settings=settings)
+
+    def submit(
+        self,
+        context: dict[str, Any],
+        form: dict[str, str],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> StepResult:
+        action = form.get("action")
+        if action == "sign_in":
+            email = context.get(keys.EMAIL_VERIFIED)
+            return StepOk({keys.CHOICE: None, keys.SIGNIN_EMAIL: email}, restart=True)
+        if action == "reset_password":
+            return StepOk({keys.CHOICE: "password_reset"}, restart=True)
+        if form_state(context, self.step_id).get("route"):
+            return StepInvalid({})
+        password_hash = context.get(keys.PASSWORD_HASH)
+        if not password_hash:
+            raise MissingStep(f"step {self.step_id} needs a password from an earlier step")
+        link = settings["activation"] == "link"
+        email = context.get(keys.claim("email")) if link else context.get(keys.EMAIL_VERIFIED)
+        if not email:
+            raise MissingStep(f"step {self.step_id} needs an email address from an earlier step")
+        claims = _account_claims(context)
+        consent = context.get(keys.PRIVACY_CONSENT)
+        if consent:
+            claims["privacy_consent"] = consent
+        object_id = services.create_local_account(email, password_hash, claims, not link)
+        done = {keys.PASSWORD_HASH: None}
+        if link:
+            services.send_activation(object_id, email)
+            return StepOk(
+                {
+                    **done,
+                    keys.ACTIVATION_USER: object_id,
+                    keys.ACTIVATION_EMAIL: email,
+                    keys.ACTIVATION_SENT_AT: int(services.now().timestamp()),
+                }
+            )
+        if object_id is None:
+            route = services.account_route(email) or "local"
+            return StepInvalid(
+                {}, updates=with_form_state(context, self.step_id, {"route": route}, done)
+            )
+        return StepOk(
+            {**done, keys.USER_OBJECT_ID: object_id, keys.NEW_USER: True, **_SIGNED_IN_LOCALLY}
+        )
+
+
+@register
+class AwaitActivation(StepType):
+    """ "Check your email": waits for the activation link, with "Resend activation email".
+
+    Following the link in this browser carries the journey on by itself; "Continue" does
+    the same after following it elsewhere. Example::
+
+        [[steps]]
+        id = "activate"
+        type = "activation_link"
+        skip_if = ["not:chose:sign_up"]
+        [steps.settings]
+        resend_cooldown = 60
+    """
+
+    name = "activation_link"
+    template = "steps/activation_link.html"
+    automatic = True
+    provides = (keys.USER_OBJECT_ID, keys.NEW_USER)
+    settings_schema = {
+        "resend_cooldown": Setting(
+            int, 60, "Seconds before 'Resend activation email' may send again.", _positive
+        ),
+    }
+
+    def page(
+        self,
+        step_id: str,
+        context: dict[str, Any],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> Page:
+        wait = seconds_until_resend(
+            context.get(keys.ACTIVATION_SENT_AT), services.now(), settings["resend_cooldown"]
+        )
+        values = {"email": context.get(keys.ACTIVATION_EMAIL), "resend_in": wait}
+        return Page(step_id, self.template, values=values, settings=settings)
+
+    def submit(
+        self,
+        context: dict[str, Any],
+        form: dict[str, str],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> StepResult:
+        object_id = context.get(keys.ACTIVATION_USER)
+        email = context.get(keys.ACTIVATION_EMAIL)
+        if not email:
+            raise MissingStep(f"step {self.step_id} needs create_local_account before it")
+        if object_id and services.is_activated(object_id):
+            return StepOk(
+                {keys.USER_OBJECT_ID: object_id, keys.NEW_USER: True, **_SIGNED_IN_LOCALLY}
+            )
+        action = form.get("action")
+        if action == "resend":
+            now = services.now()
+            wait = seconds_until_resend(
+                context.get(keys.ACTIVATION_SENT_AT), now, settings["resend_cooldown"]
+            )
+            if wait:
+                return StepInvalid(
+                    {
+                        "resend": N_(
+                            "Wait {n} seconds, then select 'Resend activation email'"
+                        ).format(n=wait)
+                    }
+                )
+            services.send_activation(object_id, email)
+            return StepInvalid(
+                {}, {"resent": True}, {keys.ACTIVATION_SENT_AT: int(now.timestamp())}
+            )
+        if action == "continue":
+            return StepInvalid(
+                {
+                    "continue": N_(
+                        "Your account is not active yet. Select the link in the email we "
+                        "sent to {email}, then select Continue"
+                    ).format(email=email)
+                }
+            )
+        return StepInvalid({})
+
+
+@register
+class SavePassword(StepType):
+    """Saves the new password for the proven email address and signs the person in.
+
+    It also activates an account waiting for its link and lifts a lockout: proving the
+    email is enough for both. Example (after ``verify_email_code`` with ``purpose =
+    "password_reset"`` and ``new_password``)::
+
+        [[steps]]
+        id = "save_password"
+        type = "reset_password"
+    """
+
+    name = "reset_password"
+    template = "steps/account_exists.html"
+    automatic = True
+    provides = (keys.USER_OBJECT_ID,)
+    settings_schema: dict[str, Setting] = {}
+
+    def submit(
+        self,
+        context: dict[str, Any],
+        form: dict[str, str],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> StepResult:
+        email = context.get(keys.EMAIL_VERIFIED)
+        password_hash = context.get(keys.PASSWORD_HASH)
+        if not email or not password_hash:
+            raise MissingStep(
+                f"step {self.step_id} needs verify_email_code and new_password before it"
+            )
+        object_id = services.set_password(email, password_hash)
+        if object_id is None:
+            # Only a code sent to a local account can be verified here, so this is an
+            # account deleted a moment ago.
+            raise MissingStep(f"step {self.step_id}: {email} has no local account any more")
+        updates = {keys.PASSWORD_HASH: None, keys.USER_OBJECT_ID: object_id}
+        if not context.get(keys.USER_OBJECT_ID):
+            updates.update(_SIGNED_IN_LOCALLY)
+        return StepOk(updates)
+
+
+@register
+class ChangeEmail(StepType):
+    """Moves the signed-in person's local account to the address just proven by code.
+
+    Example (after ``verify_email_code`` with ``purpose = "change_email"``)::
+
+        [[steps]]
+        id = "save_email"
+        type = "change_email"
+    """
+
+    name = "change_email"
+    template = "steps/verify_email_code.html"
+    automatic = True
+    settings_schema: dict[str, Setting] = {}
+
+    def submit(
+        self,
+        context: dict[str, Any],
+        form: dict[str, str],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> StepResult:
+        object_id = context.get(keys.USER_OBJECT_ID)
+        email = context.get(keys.EMAIL_VERIFIED)
+        if not object_id or not email:
+            raise MissingStep(f"step {self.step_id} needs a signed-in person and a proven email")
+        if not services.change_email(object_id, email):
+            raise MissingStep(f"step {self.step_id}: {email} was taken a moment ago")
+        return StepOk({keys.claim("email"): email})
+
+
+class MissingStep(RuntimeError):
+    """A policy put a step before the steps it depends on: a policy bug, shown as a 500."""
