@@ -387,6 +387,22 @@ def policies_check(ctx: AppContext, files: tuple[Path, ...]) -> None:
         raise click.ClickException(f"{failed} of {len(files)} policy files are wrong")
 
 
+@policies.command("docs")
+def policies_docs() -> None:
+    """Print docs/policies.md: every step type, setting and condition, from the code.
+
+    The shipped policies it lists are the project's own policies/, whatever the
+    settings say, so the page is the same wherever it is generated.
+    """
+    from idp.journeys.docs import policy_reference
+
+    try:
+        text = policy_reference()
+    except PolicyError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(text, nl=False)
+
+
 # -- serving ---------------------------------------------------------------------------
 
 

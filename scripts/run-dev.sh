@@ -19,4 +19,5 @@ if [ -n "${GATEHOUSE_DEMO_USER:-1}" ]; then
         && echo "Demo account: demo@example.com / Demo-password-2026" || true
 fi
 echo "Gatehouse on http://127.0.0.1:5000 — try http://127.0.0.1:5000/.well-known/openid-configuration"
+echo "Emails (codes, activation links) go to instance/outbox-dev.jsonl"
 exec "${idp[@]}" serve --dev --host 127.0.0.1 --port 5000

@@ -115,9 +115,13 @@ class _Parser(HTMLParser):
 class Visitor:
     """One person's browser without JavaScript: cookies, redirects, forms."""
 
-    def __init__(self, client: Any, base_url: str = "http://localhost") -> None:
+    def __init__(self, client: Any, base_url: str | None = None) -> None:
         self.client = client
-        self.base_url = base_url
+        if base_url is None:
+            # A Flask test client answers for the app's own public URL (emailed links).
+            app = getattr(client, "application", None)
+            base_url = app.extensions["idp"].settings["server.base_url"] if app else ""
+        self.base_url = base_url or "http://localhost"
         self.url = ""
         self.status = 0
         self.html = ""

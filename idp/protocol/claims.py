@@ -40,6 +40,23 @@ def user_claims(user: User, scope: str) -> dict[str, Any]:
     return claims
 
 
+_EVERY_SCOPE = "openid profile email phone address"
+
+
+def policy_claims(user: User, names: tuple[str, ...]) -> dict[str, Any]:
+    """The claims a policy puts in its ID tokens whatever the scope, as B2C's user flows
+    choose their "application claims". Names a person has no value for are left out."""
+    if not names:
+        return {}
+    available = user_claims(user, _EVERY_SCOPE)
+    extra = user.claims or {}
+    return {
+        name: available[name] if name in available else extra[name]
+        for name in names
+        if name in available or extra.get(name) not in (None, "")
+    }
+
+
 def route_claims(route: str, policy_id: str | None, new_user: bool = False) -> dict[str, Any]:
     """Claims about how this sign-in happened (B2C's tfp, idp, newUser)."""
     claims: dict[str, Any] = {"ver": "1.0"}

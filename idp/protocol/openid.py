@@ -14,7 +14,7 @@ from sqlalchemy import select
 from idp.clock import timestamp
 from idp.extensions import db
 from idp.protocol import keys
-from idp.protocol.claims import route_claims, user_claims
+from idp.protocol.claims import policy_claims, route_claims, user_claims
 from idp.protocol.tokens import lifetime
 from idp.runtime import runtime
 from idp.store.models import AuthorizationCode
@@ -73,6 +73,9 @@ class GatehouseIDToken(OpenIDCode):
         claims.update(
             route_claims(family.route, family.policy_id, bool(code and code.new_user))
         )
+        policy = rt.policies.get(family.policy_id)
+        if policy is not None and request.user is not None:
+            claims.update(policy_claims(request.user, policy.claims))
         return claims
 
     def get_authorization_code_claims(self, authorization_code: Any) -> dict[str, Any]:
