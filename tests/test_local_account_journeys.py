@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import PASSWORD, add_user
-from tests.pages import Visitor
 from tests.test_seed_journeys import JENNY, PARENT, latest_email, start, tokens_from
 
 EXISTING = "jenny.hinsen@example.com"
@@ -59,7 +58,9 @@ def test_a_registered_address_can_reset_its_password_without_a_second_code(
     visitor.press("Verify code", {"Verification code": code})
     visitor.press("Reset your password")
     assert visitor.heading() == "Create a new password"
-    visitor.press("Continue", {"New password": "Fresh-Start-2026", "Confirm new password": "Fresh-Start-2026"})
+    visitor.press(
+        "Continue", {"New password": "Fresh-Start-2026", "Confirm new password": "Fresh-Start-2026"}
+    )
     assert tokens_from(client, visitor, verifier)["claims"]["sub"] == user
 
 
@@ -92,11 +93,17 @@ def test_password_reset_policy_sets_a_new_password_and_signs_in(
     visitor.press("Verify code", {"Verification code": "000000" if code != "000000" else "111111"})
     assert visitor.errors() == ["The code is not right. Check the email we sent and enter the code"]
     visitor.press("Verify code", {"Verification code": code})
-    visitor.press("Continue", {"New password": "short", "Confirm new password": "short"})
+    visitor.press(
+        "Continue", {"New password": "short", "Confirm new password": "short"}
+    )
     assert visitor.errors() == ["Password must be at least 8 characters long"]
-    visitor.press("Continue", {"New password": "Jenny1983!", "Confirm new password": "Jenny1983!"})
+    visitor.press(
+        "Continue", {"New password": "Jenny1983!", "Confirm new password": "Jenny1983!"}
+    )
     assert visitor.errors() == ["Password must not contain your name or email address"]
-    visitor.press("Continue", {"New password": "Fresh-Start-2026", "Confirm new password": "Fresh-Start-2026"})
+    visitor.press(
+        "Continue", {"New password": "Fresh-Start-2026", "Confirm new password": "Fresh-Start-2026"}
+    )
     assert tokens_from(client, visitor, verifier)["claims"]["sub"] == user
     # The old password no longer works; the new one does.
     old, _ = start(client.application.test_client(), "B2C_1_signin")

@@ -196,5 +196,7 @@ def test_an_expired_link_says_so_and_forgot_password_activates_instead(
     later.press("Send verification code", {"Email address": JENNY})
     code = latest_email(outbox, JENNY, "verification_code")["data"]["code"]
     later.press("Verify code", {"Verification code": code})
-    later.press("Continue", {"New password": "Another-Pass-42", "Confirm new password": "Another-Pass-42"})
+    later.press(
+        "Continue", {"New password": "Another-Pass-42", "Confirm new password": "Another-Pass-42"}
+    )
     assert tokens_from(client, later, verifier)["claims"]["given_name"] == "Jenny"

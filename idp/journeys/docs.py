@@ -67,9 +67,9 @@ POLICY_FIELDS: dict[str, tuple[str, str, str]] = {
     "claims": (
         "list of text",
         "`[]`",
-        "Claim names the policy declares for its tokens, as B2C's application claims do. "
-        "Gatehouse checks it is a list of names; the scopes the portal asks for decide "
-        "which claims tokens carry.",
+        "Claims this policy puts in its ID tokens whatever scopes the portal asks for, "
+        "as a B2C user flow's application claims do (`given_name`, `emails`, "
+        "`phone_number`). A claim the person has no value for is left out.",
     ),
     "session": ("table", "none", "Single sign-on for this policy (see `[session]`)."),
     "password": ("table", "none", "The rules new passwords must meet (see `[password]`)."),
@@ -105,7 +105,7 @@ STEP_FIELDS: dict[str, tuple[str, str, str]] = {
 
 #: What a step puts into the journey for later steps, in plain words, by context key.
 CONTEXT_WORDS: dict[str, str] = {
-    keys.USER_OBJECT_ID: "who the person is: this step signs them in",
+    keys.USER_OBJECT_ID: "who the person is (this step signs them in)",
     keys.ROUTE: "how they signed in (`local` or a provider; see `route:`)",
     keys.AMR: "the authentication methods used, for the `amr` claim",
     keys.NEW_USER: "that the account was made in this journey (`new_user`, `newUser`)",
@@ -165,7 +165,7 @@ skip_if = ["not:chose:sign_up"]
 SKIP_EXAMPLE = 'skip_if = ["signed_in", ["not:new_user", "claim_exists:given_name,family_name"]]'
 
 #: Wrong versions of the example policy, to show real error messages.
-_MISTAKES: tuple[tuple[str, str, Any], ...] = (
+_MISTAKES: tuple[tuple[str, str | None, Any], ...] = (
     ("settings", "colour", "blue"),
     ("settings", "heading", 5),
     ("skip_if", None, ["is_raining"]),

@@ -18,6 +18,8 @@ from idp.journeys.steps.base import (
     register,
     with_form_state,
 )
+from idp.journeys.steps.email_code import NOT_SENT
+from idp.messaging import EmailNotSent
 from idp.mfa.codes import seconds_until_resend
 
 ACTIVATION = ("none", "link")
@@ -108,13 +110,13 @@ class CreateLocalAccount(StepType):
         object_id = services.create_local_account(email, password_hash, claims, not link)
         done = {keys.PASSWORD_HASH: None}
         if link:
-            services.send_activation(object_id, email)
+            sent = _send_activation(services, object_id, email)
             return StepOk(
                 {
                     **done,
                     keys.ACTIVATION_USER: object_id,
                     keys.ACTIVATION_EMAIL: email,
-                    keys.ACTIVATION_SENT_AT: int(services.now().timestamp()),
+                    keys.ACTIVATION_SENT_AT: sent,
                 }
             )
         if object_id is None:
@@ -162,7 +164,11 @@ class AwaitActivation(StepType):
         wait = seconds_until_resend(
             context.get(keys.ACTIVATION_SENT_AT), services.now(), settings["resend_cooldown"]
         )
-        values = {"email": context.get(keys.ACTIVATION_EMAIL), "resend_in": wait}
+        values = {
+            "email": context.get(keys.ACTIVATION_EMAIL),
+            "resend_in": wait,
+            "not_sent": context.get(keys.ACTIVATION_SENT_AT) is None,
+        }
         return Page(step_id, self.template, values=values, settings=settings)
 
     def submit(
@@ -194,10 +200,10 @@ class AwaitActivation(StepType):
                         ).format(n=wait)
                     }
                 )
-            services.send_activation(object_id, email)
-            return StepInvalid(
-                {}, {"resent": True}, {keys.ACTIVATION_SENT_AT: int(now.timestamp())}
-            )
+            when = _send_activation(services, object_id, email)
+            if when is None:
+                return StepInvalid({"resend": NOT_SENT})
+            return StepInvalid({}, {"resent": True}, {keys.ACTIVATION_SENT_AT: when})
         if action == "continue":
             return StepInvalid(
                 {
@@ -283,6 +289,16 @@ class ChangeEmail(StepType):
         if not services.change_email(object_id, email):
             raise MissingStep(f"step {self.step_id}: {email} was taken a moment ago")
         return StepOk({keys.claim("email"): email})
+
+
+def _send_activation(services: JourneyServices, object_id: str | None, email: str) -> int | None:
+    """Send the activation email; when it went (for the cool-down), or None if it could
+    not go, so "Resend activation email" works at once."""
+    try:
+        services.send_activation(object_id, email)
+    except EmailNotSent:
+        return None
+    return int(services.now().timestamp())
 
 
 class MissingStep(RuntimeError):

@@ -20,10 +20,14 @@ from idp.journeys.steps.base import (
     register,
     with_form_state,
 )
+from idp.messaging import EmailNotSent
 from idp.mfa.codes import CodeCheck, check_code, new_code, seconds_left, seconds_until_resend
 from idp.validation import is_email_address, normalise_email
 
 PURPOSES = ("sign_up", "password_reset", "change_email")
+NOT_SENT = N_(
+    "We could not send the email just now. Check the address, then try again in a few minutes"
+)
 
 _CODE_PROBLEMS = {
     CodeCheck.WRONG: N_("The code is not right. Check the email we sent and enter the code"),
@@ -177,12 +181,17 @@ class VerifyEmailCode(StepType):
         code, record = new_code(now, settings["code_lifetime"])
         minutes = max(1, settings["code_lifetime"] // 60)
         route = services.account_route(email) if purpose == "password_reset" else "local"
-        if route == "local":
-            services.send_email("verification_code", email, {"code": code, "minutes": minutes})
-        elif route is None:
-            services.send_email("no_account", email, {})
-        else:
-            services.send_email("social_account", email, {"provider": route})
+        try:
+            if route == "local":
+                services.send_email("verification_code", email, {"code": code, "minutes": minutes})
+            elif route is None:
+                services.send_email("no_account", email, {})
+            else:
+                services.send_email("social_account", email, {"provider": route})
+        except EmailNotSent:
+            return StepInvalid(
+                {"email": NOT_SENT}, {"email": email}, self._phase(context, "email", {})
+            )
         updates = {
             keys.EMAIL_PENDING: email,
             keys.EMAIL_CODE: record,
