@@ -285,6 +285,14 @@ def test_a_wrong_policy_is_refused_naming_the_file_the_step_and_the_field(
     assert message in text
 
 
+@pytest.mark.parametrize("condition", [
+    "claim_exists:,", "claim_exists: ", "claim_equals:=GB", "chose:sign-up", "not:chose:signup",
+])
+def test_a_condition_that_could_never_hold_is_refused(condition):
+    with pytest.raises(PolicyError, match="skip_if"):
+        parse_policy(policy_with(step("signin_page", skip_if=[condition])), WHERE)
+
+
 def test_a_policy_with_every_table_right_loads_them():
     loaded = parse_policy(
         policy_with(

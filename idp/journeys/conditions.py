@@ -16,6 +16,9 @@ from idp.journeys import context as keys
 
 Condition = Callable[[dict[str, Any], str | None], bool]
 
+#: The links a sign-in page offers; ``chose:`` tests which one the person followed.
+CHOICES = ("sign_up", "password_reset")
+
 #: ``amr`` values that mean a second factor was passed (RFC 8176 and B2C's practice).
 SECOND_FACTORS = frozenset({"mfa", "sms", "tel", "otp", "email_otp"})
 
@@ -98,8 +101,14 @@ def problem(condition: str) -> str | None:
         return f"condition {name} needs an argument ({name}:{ARGUMENTS[name]})"
     if name not in ARGUMENTS and argument:
         return f"condition {name} takes no argument"
-    if name == "claim_equals" and "=" not in argument:
+    if (name == "claim_equals" and not argument.partition("=")[0].strip()) or (
+        name == "claim_equals" and "=" not in argument
+    ):
         return f"condition {condition!r} needs name=value"
+    if name == "claim_exists" and not any(n.strip() for n in argument.split(",")):
+        return f"condition {condition!r} needs at least one claim name"
+    if name == "chose" and argument not in CHOICES:
+        return f"condition {condition!r}: the choices are {', '.join(CHOICES)}"
     return None
 
 

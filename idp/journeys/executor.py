@@ -55,7 +55,7 @@ class Executor:
             step_type = STEP_TYPES[step.type](step.id)
             if not step_type.automatic:
                 return step_type.page(step.id, progress.context, step.settings, self.services)
-            result = step_type.submit(progress.context, {}, step.settings, self.services)
+            result = step_type.arrive(progress.context, step.settings, self.services)
             page = self._apply(progress, step, result)
             if page is not None:
                 return page

@@ -220,8 +220,9 @@ class AwaitActivation(StepType):
 class SavePassword(StepType):
     """Saves the new password for the proven email address and signs the person in.
 
-    It also activates an account waiting for its link and lifts a lockout: proving the
-    email is enough for both. Example (after ``verify_email_code`` with ``purpose =
+    It also activates an account still waiting for its activation link: proving the email
+    by code is proof enough. (Lifting a password lockout joins it with the brute-force
+    defences.) Example (after ``verify_email_code`` with ``purpose =
     "password_reset"`` and ``new_password``)::
 
         [[steps]]
@@ -273,6 +274,7 @@ class ChangeEmail(StepType):
     name = "change_email"
     template = "steps/verify_email_code.html"
     automatic = True
+    provides = (keys.claim("email"),)
     settings_schema: dict[str, Setting] = {}
 
     def submit(

@@ -130,6 +130,13 @@ class StepType:
         """A complaint about the settings taken together, or None (override per type)."""
         return None
 
+    def arrive(
+        self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
+    ) -> StepResult:
+        """For an automatic step: what to do when the journey reaches it. By default the
+        same as a submission with nothing in it."""
+        return self.submit(context, {}, settings, services)
+
     def page(
         self,
         step_id: str,

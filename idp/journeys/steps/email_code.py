@@ -113,7 +113,9 @@ class VerifyEmailCode(StepType):
     ) -> StepResult:
         action = form.get("action", "")
         if action == "change_email":
-            return self._phase(context, "email", {keys.EMAIL_CODE: None})
+            # The code already sent stays good: going back to the same address within the
+            # cool-down shows it again rather than leaving nothing that works.
+            return StepInvalid({}, updates=self._phase(context, "email", {}))
         if action == "sign_in":
             # "Sign in instead": back to the sign-in page with the proven address filled in.
             email = context.get(keys.EMAIL_VERIFIED)
@@ -158,7 +160,7 @@ class VerifyEmailCode(StepType):
                 {"email": N_("Enter a different email address from the one you use now")},
                 {"email": email},
             )
-        if context.get(keys.EMAIL_PENDING) == email:
+        if context.get(keys.EMAIL_PENDING) == email and context.get(keys.EMAIL_CODE):
             wait = seconds_until_resend(
                 context.get(keys.EMAIL_SENT_AT), now, settings["resend_cooldown"]
             )

@@ -142,7 +142,7 @@ class FormStep(StepType):
                 )
             elif field.kind != "password":
                 values[field.name] = stored or ""
-            if field.kind not in NOT_CLAIMS and is_blank(stored):
+            if field.name not in NOT_CLAIMS and is_blank(stored):
                 blanks.append(field.name)
         values["blanks"] = blanks if settings["flag_blanks"] else []
         values["fields"] = [
@@ -366,6 +366,9 @@ class FormStep(StepType):
                 return None, ("address-postcode", N_("Enter a real postcode, like LE3 9RE"))
             parts["postcode"] = postcode
             return Address(**parts).as_claim(), None
+        if stored:
+            # "Update Address" pressed, then nothing looked up: keep the address there was.
+            return stored, None
         if required:
             return None, (
                 "address-postcode",
@@ -495,20 +498,12 @@ class PrivacyConsent(FormStep):
         intro=N_("We have updated our privacy policy. Read it and agree to it to continue."),
     )
 
-    def submit(
-        self,
-        context: dict[str, Any],
-        form: dict[str, str],
-        settings: dict[str, Any],
-        services: JourneyServices,
+    def arrive(
+        self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
     ) -> StepResult:
         version = settings["privacy_version"]
         object_id = context.get(keys.USER_OBJECT_ID)
         agreed = (context.get(keys.PRIVACY_CONSENT) or {}).get("version")
         if object_id and agreed != version:
             agreed = services.privacy_version_agreed(object_id)
-        if agreed == version:
-            return StepOk()
-        if not form:
-            return StepInvalid({})  # arriving: show the page
-        return super().submit(context, form, settings, services)
+        return StepOk() if agreed == version else StepInvalid({})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idp.journeys import context as keys
+from idp.journeys.conditions import CHOICES
 from idp.journeys.context import N_
 from idp.journeys.results import Page, StepInvalid, StepOk, StepResult
 from idp.journeys.steps.base import JourneyServices, Setting, StepType, register
@@ -19,8 +20,6 @@ _NOT_ACTIVATED = N_(
     "Your account is not active yet. Select the link in the activation email we sent you, "
     "or select 'Forgot your password?' to get a code instead."
 )
-#: The links a sign-in page can offer, and the choice each one records.
-CHOICES = {"sign_up": "sign_up", "password_reset": "password_reset"}
 
 
 @register
@@ -72,7 +71,7 @@ class LocalSignInPage(StepType):
         action = form.get("action", "")
         if action in CHOICES and settings.get(action):
             email = form.get("email", "").strip()
-            return StepOk({keys.CHOICE: CHOICES[action], keys.SIGNIN_EMAIL: email})
+            return StepOk({keys.CHOICE: action, keys.SIGNIN_EMAIL: email})
         email = form.get("email", "").strip()
         password = form.get("password", "")
         errors: dict[str, str] = {}
