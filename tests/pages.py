@@ -155,6 +155,7 @@ class Visitor:
                 method, url, data = "GET", target, None
                 continue
             self.url, self.status, self.html = url, status, body
+            self.check_errors()
             return self
         raise AssertionError(f"too many redirects from {url}")
 
@@ -187,6 +188,23 @@ class Visitor:
         parser = _Parser()
         parser.feed(chunk.split(">", 1)[1])
         return [t.strip() for t in parser.text if t.strip()]
+
+    def check_errors(self) -> None:
+        """Every message in the error summary links to its field, and the same message
+        stands beside that field (GOV.UK's error pattern), so the check runs on every page
+        a test sees."""
+        import re
+
+        for href, _text in re.findall(
+            r'<a href="#([^"]+)"[^>]*>([^<]*)</a>', self._summary_html()
+        ):
+            assert f'id="{href}"' in self.html, f"the error summary links to a missing #{href}"
+            owner = href.removesuffix("-day").removesuffix("-month").removesuffix("-year")
+            assert f'id="{owner}-error"' in self.html, f"no inline error beside #{href}"
+
+    def _summary_html(self) -> str:
+        start = self.html.find("govuk-error-summary__list")
+        return "" if start < 0 else self.html[start : self.html.find("</ul>", start)]
 
     def buttons(self) -> list[str]:
         return [c.text for f in self._parse().forms for c in f.controls if c.tag == "button"]
