@@ -14,7 +14,11 @@ from idp.clock import Clock, SystemClock
 from idp.config import PROJECT_ROOT, ConfigError, load_settings, resolve_path, warn_development
 from idp.extensions import babel, csrf, db
 from idp.journeys.policy import load_policies
-from idp.messaging import email_sender_from_settings
+from idp.messaging import (
+    email_sender_from_settings,
+    sms_sender_from_settings,
+    voice_sender_from_settings,
+)
 from idp.runtime import Runtime
 from idp.security.keystore import KeyEncryptor
 from idp.security.passwords import PasswordHasher
@@ -26,7 +30,7 @@ STATIC = PROJECT_ROOT / "static"
 def _database_uri(url: str) -> str:
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
-        path = resolve_path(url[len(prefix):])
+        path = resolve_path(url[len(prefix) :])
         path.parent.mkdir(parents=True, exist_ok=True)
         return prefix + str(path)
     return url
@@ -100,11 +104,14 @@ def create_app(
         encryptor=KeyEncryptor.from_settings(settings),
         hasher=PasswordHasher.from_settings(settings),
         mailer=email_sender_from_settings(settings, clock),
+        sms=sms_sender_from_settings(settings, clock),
+        voice=voice_sender_from_settings(settings, clock),
         addresses=address_provider_from_settings(settings),
     )
     app.extensions["idp"] = runtime
     app.extensions["idp.clock"] = clock
 
+    from idp import dev_views
     from idp.journeys import views as journey_views
     from idp.protocol import views as protocol_views
     from idp.protocol.authorize import finish_authorization
@@ -116,6 +123,7 @@ def create_app(
     app.extensions["idp.finish"] = finish_authorization
     protocol_views.init_app(app)
     app.register_blueprint(journey_views.bp)
+    dev_views.init_app(app)
     init_headers(app)
 
     @app.context_processor

@@ -41,7 +41,10 @@ def _runtime(ctx: AppContext) -> Any:
 
 @click.group()
 @click.option(
-    "--config", "config_file", envvar="IDP_CONFIG", type=click.Path(dir_okay=False),
+    "--config",
+    "config_file",
+    envvar="IDP_CONFIG",
+    type=click.Path(dir_okay=False),
     help="Settings file (TOML); see config.example.toml.",
 )
 @click.pass_context
@@ -95,13 +98,17 @@ def clients_sync(ctx: AppContext) -> None:
     with ctx.app.app_context():
         try:
             report = sync_client_files(
-                resolve_path(rt.settings["paths.clients"]), rt.clock.now(),
+                resolve_path(rt.settings["paths.clients"]),
+                rt.clock.now(),
                 known_policies=rt.policies,
             )
         except ClientFileError as error:
             raise click.ClickException(str(error)) from None
-    for label, names in (("added", report.added), ("updated", report.updated),
-                         ("removed", report.removed)):
+    for label, names in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("removed", report.removed),
+    ):
         for name in names:
             click.echo(f"{label}: {name}")
     click.echo(
@@ -111,15 +118,24 @@ def clients_sync(ctx: AppContext) -> None:
 
 @clients.command("add")
 @click.argument("name")
-@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
-              help="A redirect URI, matched exactly. Repeat for more.")
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    required=True,
+    help="A redirect URI, matched exactly. Repeat for more.",
+)
 @click.option("--public", is_flag=True, help="A public client (no secret; PKCE required).")
 @click.option("--policy", "policies", multiple=True, help="A policy the client may use.")
 @click.option("--client-id", help="Choose the client_id instead of a generated UUID.")
 @pass_ctx
 def clients_add(
-    ctx: AppContext, name: str, redirect_uris: tuple[str, ...], public: bool,
-    policies: tuple[str, ...], client_id: str | None,
+    ctx: AppContext,
+    name: str,
+    redirect_uris: tuple[str, ...],
+    public: bool,
+    policies: tuple[str, ...],
+    client_id: str | None,
 ) -> None:
     """Register a client; its secret is printed once and stored only as a digest."""
     from idp.store.clients import ClientFileError, add_client
@@ -177,21 +193,27 @@ def clients_show(ctx: AppContext, client_id: str) -> None:
 
     with ctx.app.app_context():
         client = _client_or_fail(client_id)
-        click.echo(json.dumps({
-            "client_id": client.client_id,
-            "name": client.name,
-            "type": client.client_type,
-            "source": client.source,
-            "enabled": client.enabled,
-            "has_secret": bool(client.secret_hash),
-            **client.metadata_,
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "name": client.name,
+                    "type": client.client_type,
+                    "source": client.source,
+                    "enabled": client.enabled,
+                    "has_secret": bool(client.secret_hash),
+                    **client.metadata_,
+                },
+                indent=2,
+            )
+        )
 
 
 @clients.command("rotate-secret")
 @click.argument("client_id")
-@click.option("--overlap", default=0, show_default=True,
-              help="Seconds the old secret keeps working.")
+@click.option(
+    "--overlap", default=0, show_default=True, help="Seconds the old secret keeps working."
+)
 @pass_ctx
 def clients_rotate_secret(ctx: AppContext, client_id: str, overlap: int) -> None:
     """Give a confidential client a new secret, printed once."""
@@ -229,11 +251,19 @@ def keys() -> None:
 
 
 @keys.command("rotate")
-@click.option("--algorithm", type=click.Choice(["RS256", "ES256"]), default=None,
-              help="Default: keys.algorithm.")
-@click.option("--now", "immediately", is_flag=True,
-              help="Sign with the new key at once instead of after keys.publish_ahead_seconds "
-                   "(for a compromised key: relying parties that cached JWKS will refetch).")
+@click.option(
+    "--algorithm",
+    type=click.Choice(["RS256", "ES256"]),
+    default=None,
+    help="Default: keys.algorithm.",
+)
+@click.option(
+    "--now",
+    "immediately",
+    is_flag=True,
+    help="Sign with the new key at once instead of after keys.publish_ahead_seconds "
+    "(for a compromised key: relying parties that cached JWKS will refetch).",
+)
 @pass_ctx
 def keys_rotate(ctx: AppContext, algorithm: str | None, immediately: bool) -> None:
     """Add a signing key; JWKS publishes it before it signs, and keeps the old one."""
@@ -246,12 +276,16 @@ def keys_rotate(ctx: AppContext, algorithm: str | None, immediately: bool) -> No
     with ctx.app.app_context():
         longest = _longest_signed_token_lifetime(rt)
         key = rotate(
-            rt.encryptor, algorithm or settings["keys.algorithm"], rt.clock.now(),
-            timedelta(seconds=ahead), timedelta(seconds=longest),
+            rt.encryptor,
+            algorithm or settings["keys.algorithm"],
+            rt.clock.now(),
+            timedelta(seconds=ahead),
+            timedelta(seconds=longest),
         )
         database.session.commit()
-        click.echo(f"kid: {key.kid}  algorithm: {key.algorithm}  signs from: "
-                   f"{key.active_from.isoformat()}")
+        click.echo(
+            f"kid: {key.kid}  algorithm: {key.algorithm}  signs from: {key.active_from.isoformat()}"
+        )
 
 
 def _longest_signed_token_lifetime(rt: Any) -> int:
@@ -280,8 +314,10 @@ def keys_list(ctx: AppContext) -> None:
         for key in database.session.scalars(select(SigningKey).order_by(SigningKey.created_at)):
             retired = key.retired_at.isoformat() if key.retired_at else "-"
             until = key.publish_until.isoformat() if key.publish_until else "-"
-            click.echo(f"{key.kid}\t{key.algorithm}\tsigns from {key.active_from.isoformat()}"
-                       f"\tretired {retired}\tpublished until {until}")
+            click.echo(
+                f"{key.kid}\t{key.algorithm}\tsigns from {key.active_from.isoformat()}"
+                f"\tretired {retired}\tpublished until {until}"
+            )
 
 
 # -- users -----------------------------------------------------------------------------
@@ -318,8 +354,12 @@ def users_add(
     with ctx.app.app_context():
         try:
             user = create_local_user(
-                email=email, password_hash=rt.hasher.hash(password), now=rt.clock.now(),
-                given_name=given_name, family_name=family_name, phone_number=phone,
+                email=email,
+                password_hash=rt.hasher.hash(password),
+                now=rt.clock.now(),
+                given_name=given_name,
+                family_name=family_name,
+                phone_number=phone,
             )
             audit.record("user.created", user=user, actor="cli", details={"route": "local"})
             database.session.commit()
@@ -433,8 +473,13 @@ def serve(ctx: AppContext, dev: bool, host: str, port: int, workers: int | None)
 
 
 @main.command("dev-cert")
-@click.option("--out", "folder", default="instance", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "folder",
+    default="instance",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
 def dev_cert(folder: Path) -> None:
     """Write a self-signed certificate for 127.0.0.1 and localhost (development only)."""
     from idp.security.devcert import write_dev_certificate

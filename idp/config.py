@@ -127,8 +127,8 @@ SETTINGS: dict[str, Setting] = {
     # -- messaging -----------------------------------------------------------------
     "email.sender": Setting(
         "smtp",
-        "How email leaves Gatehouse: smtp (production) or outbox (development: messages "
-        "are written to email.outbox_path instead of being sent, with a warning).",
+        "How email leaves Gatehouse: smtp, notify (GOV.UK Notify) or outbox (development: "
+        "messages are written to email.outbox_path instead of being sent, with a warning).",
     ),
     "email.from_address": Setting(
         "no-reply@gatehouse.invalid",
@@ -153,6 +153,42 @@ SETTINGS: dict[str, Setting] = {
         "IDP_SMTP_PASSWORD", "Environment variable holding the SMTP password."
     ),
     "smtp.timeout": Setting(10, "Seconds to wait for the SMTP server before giving up."),
+    "sms.sender": Setting(
+        "none",
+        "How text messages leave Gatehouse: notify (GOV.UK Notify), twilio, none (no "
+        "texts: a policy's SMS method then fails with a clear message and offers another "
+        "way), or outbox (development only: written to email.outbox_path with a warning).",
+    ),
+    "voice.sender": Setting(
+        "none",
+        "How phone calls that read a code aloud are made: twilio, none, or outbox "
+        "(development only, as for sms.sender).",
+    ),
+    "notify.api_key_env": Setting(
+        "IDP_NOTIFY_API_KEY", "Environment variable holding the GOV.UK Notify API key."
+    ),
+    "notify.base_url": Setting(
+        "https://api.notifications.service.gov.uk", "GOV.UK Notify's API base URL."
+    ),
+    "notify.email_template_id": Setting(
+        "",
+        "Notify template for every email: a template whose subject is ((subject)) and "
+        "whose body is ((body)).",
+    ),
+    "notify.sms_template_id": Setting(
+        "", "Notify template for every text message: a template whose body is ((body))."
+    ),
+    "twilio.account_sid": Setting("", "Twilio account SID (ACxxxxxxxx)."),
+    "twilio.auth_token_env": Setting(
+        "IDP_TWILIO_AUTH_TOKEN", "Environment variable holding the Twilio auth token."
+    ),
+    "twilio.from_number": Setting(
+        "", "The Twilio number (E.164, e.g. +441164960000) texts and calls come from."
+    ),
+    "twilio.base_url": Setting("https://api.twilio.com", "Twilio's REST API base URL."),
+    "messaging.timeout": Setting(
+        10, "Seconds to wait for Notify or Twilio before giving up on a message."
+    ),
     # -- addresses -----------------------------------------------------------------
     "address.provider": Setting(
         "csv",
@@ -241,9 +277,7 @@ def load_settings(
             if key not in SETTINGS:
                 raise ConfigError(f"{file}: unknown setting {key!r}")
             expected = type(SETTINGS[key].default)
-            if not isinstance(value, expected) or (
-                expected is int and isinstance(value, bool)
-            ):
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 raise ConfigError(
                     f"{file}: {key} must be {expected.__name__}, not {type(value).__name__}"
                 )

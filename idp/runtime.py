@@ -10,7 +10,7 @@ from flask import current_app
 from idp.address import AddressProvider
 from idp.clock import Clock
 from idp.journeys.policy import PolicySet
-from idp.messaging import EmailSender
+from idp.messaging import EmailSender, SmsSender, VoiceSender
 from idp.security.keystore import KeyEncryptor
 from idp.security.passwords import PasswordHasher
 
@@ -23,6 +23,8 @@ class Runtime:
     encryptor: KeyEncryptor
     hasher: PasswordHasher
     mailer: EmailSender
+    sms: SmsSender
+    voice: VoiceSender
     addresses: AddressProvider
 
 

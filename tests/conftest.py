@@ -80,7 +80,11 @@ def outbox(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(database_url: str, outbox: Path) -> dict[str, Any]:
     return {
+        # Messages land in the outbox file; texts and calls there need development mode.
+        "server.development": True,
         "email.sender": "outbox",
+        "sms.sender": "outbox",
+        "voice.sender": "outbox",
         "email.outbox_path": str(outbox),
         "email.from_address": "Leicestershire County Council <no-reply@leics.example>",
         "database.url": database_url,
@@ -136,7 +140,7 @@ def add_user(app: Any, email: str = "jenny.hinsen@example.com", password: str = 
             now=rt.clock.now(),
             given_name=fields.get("given_name", "Jenny"),
             family_name=fields.get("family_name", "Hinsen"),
-            phone_number=fields.get("phone_number"),
+            phone_number=fields.get("phone_number", "+447400123456"),
         )
         # A complete profile, so policies that review blank details let the person through.
         user.claims = {"title": fields.get("title", "Mrs")}

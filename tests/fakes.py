@@ -10,6 +10,7 @@ from idp.address import Address, AddressLookupError, CsvAddressProvider
 from idp.clock import FrozenClock
 from idp.config import PROJECT_ROOT
 from idp.journeys.steps.base import SignInResult
+from idp.messaging import EmailNotSent, MessageNotSent
 from idp.security.password_rules import PasswordRules
 
 
@@ -22,12 +23,19 @@ class Account:
         self.active = active
         self.consents: list[str] = []
         self.route = "local"
+        self.phone: dict[str, str] | None = None
+        self.app_secret: str | None = None
+        self.app_step: int | None = None
+        self.recovery: list[str] = []
+        self.blocked_until: datetime | None = None
 
 
 class FakeServices:
     """Accounts in a dict, emails in a list, addresses from the example CSV.
 
     Password "hashes" are the password with a marker, so tests can see what was saved.
+    Texts, calls and audit events go to lists too; ``email_down``, ``sms_down`` and
+    ``voice_down`` make the matching channel fail as a real sender does.
     """
 
     journey_id = "journey-1"
@@ -39,6 +47,11 @@ class FakeServices:
         self.emails: list[tuple[str, str, dict[str, Any]]] = []
         self.addresses = CsvAddressProvider(PROJECT_ROOT / "data" / "addresses.example.csv")
         self.address_service_down = False
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.texts: list[tuple[str, str, dict[str, Any]]] = []
+        self.calls: list[tuple[str, str]] = []
+        self.audited: list[tuple[str, str | None]] = []
+        self.email_down = self.sms_down = self.voice_down = False
 
     # helpers for tests
     def add(
@@ -52,6 +65,13 @@ class FakeServices:
         account = Account(email, "hash:" + password, {"email": email.lower(), **claims}, active)
         account.route = route
         self.accounts[account.email] = account
+        return account
+
+    def give_phone(self, account: Account, number: str = "+447759140004",
+                   kind: str = "mobile") -> Account:
+        """An MFA phone proven earlier, as ``save_phone`` leaves it (without the audit)."""
+        account.phone = {"number": number, "type": kind}
+        account.claims.update(phone_number=number, phone_number_verified=True)
         return account
 
     def last_email(self, kind: str | None = None) -> tuple[str, str, dict[str, Any]]:
@@ -69,7 +89,7 @@ class FakeServices:
         account = self.accounts.get(email.lower())
         if account is None or account.route != "local" or account.password != "hash:" + password:
             return "wrong", None
-        return ("ok" if account.active else "not_activated"), account.object_id
+        return "ok", account.object_id
 
     def hash_password(self, password: str) -> str:
         return "hash:" + password
@@ -79,16 +99,62 @@ class FakeServices:
         return account.route if account else None
 
     def create_local_account(
-        self, email: str, password_hash: str, claims: dict[str, Any], activated: bool
+        self, email: str, password_hash: str, claims: dict[str, Any]
     ) -> str | None:
         if email.lower() in self.accounts:
             return None
+        claims = dict(claims)
         consent = claims.pop("privacy_consent", None)
-        account = Account(email, password_hash, {**claims, "email": email.lower()}, activated)
+        account = Account(email, password_hash, {**claims, "email": email.lower()}, True)
         if consent:
             account.consents.append(consent["version"])
         self.accounts[account.email] = account
         return account.object_id
+
+    def start_pending_signup(
+        self, email: str, password_hash: str, claims: dict[str, Any]
+    ) -> tuple[str, bool]:
+        reference = str(len(self.pending) + 1)
+        self.pending[reference] = {"email": email, "password_hash": password_hash,
+                                   "claims": dict(claims), "object_id": None}
+        return reference, self._send_pending(reference)
+
+    def resend_pending_signup(self, reference: str) -> bool:
+        pending = self.pending.get(reference)
+        if pending is None:
+            return False
+        if pending["object_id"]:
+            return True  # already followed: nothing to resend, as SqlJourneyServices
+        return self._send_pending(reference)
+
+    def _send_pending(self, reference: str) -> bool:
+        """The link, or for a taken address (by any route) a note naming how it signs in."""
+        pending = self.pending[reference]
+        route = self.account_route(pending["email"])
+        try:
+            if route is None:
+                self.send_email("activation", pending["email"], {"reference": reference})
+            else:
+                provider = "" if route == "local" else route
+                self.send_email("already_registered", pending["email"], {"provider": provider})
+        except EmailNotSent:
+            return False
+        return True
+
+    def follow_link(self, reference: str) -> str | None:
+        """What following the activation link does: make the account (None if taken)."""
+        pending = self.pending[reference]
+        object_id = self.create_local_account(pending["email"], pending["password_hash"],
+                                              pending["claims"])
+        pending["object_id"] = object_id
+        return object_id
+
+    def pending_signup_account(self, reference: str) -> str | None:
+        return self.pending[reference]["object_id"]
+
+    def local_account(self, email: str) -> str | None:
+        account = self.accounts.get(email.lower())
+        return account.object_id if account and account.route == "local" else None
 
     def set_password(self, email: str, password_hash: str) -> str | None:
         account = self.accounts.get(email.lower())
@@ -122,16 +188,74 @@ class FakeServices:
         self.by_id(object_id).consents.append(version)
 
     def send_email(self, kind: str, to: str, values: dict[str, Any]) -> None:
+        if self.email_down:
+            raise EmailNotSent(f"test: the email service is down ({kind} to {to})")
         self.emails.append((kind, to, dict(values)))
 
-    def send_activation(self, object_id: str | None, email: str) -> None:
-        if object_id is None:
-            self.send_email("already_registered", email, {})
-        else:
-            self.send_email("activation", email, {"object_id": object_id})
+    # second factors
+    def mfa_status(self, object_id: str) -> dict[str, Any]:
+        account = next((a for a in self.accounts.values() if a.object_id == object_id), None)
+        if account is None:
+            return {}
+        until = account.blocked_until
+        return {"phone": account.phone, "app": account.app_secret is not None,
+                "email": account.email, "recovery_codes": len(account.recovery),
+                "blocked_until": int(until.timestamp()) if until else None}
 
-    def is_activated(self, object_id: str) -> bool:
-        return self.by_id(object_id).active
+    def send_sms(self, to: str, body: str, data: dict[str, Any]) -> None:
+        if self.sms_down:
+            raise MessageNotSent("test: the SMS provider is down")
+        self.texts.append((to, body, dict(data)))
+
+    def place_call(self, to: str, code: str) -> None:
+        if self.voice_down:
+            raise MessageNotSent("test: the voice provider is down")
+        self.calls.append((to, code))
+
+    def save_phone(self, object_id: str, number: str, kind: str, changed: bool) -> None:
+        account = self.by_id(object_id)
+        account.phone = {"number": number, "type": kind}
+        account.claims.update(phone_number=number, phone_number_verified=True)
+        self.audited.append(("phone.changed" if changed else "mfa.enrolled", object_id))
+
+    def block_mfa(self, object_id: str, until: datetime, reason: str) -> None:
+        self.by_id(object_id).blocked_until = until
+        self.audited.append(("mfa.blocked", object_id))
+
+    def seal(self, secret: str) -> str:
+        return "sealed:" + secret
+
+    def unseal(self, sealed: str) -> str:
+        return sealed.removeprefix("sealed:")
+
+    def save_app(self, object_id: str, secret: str, step: int, recovery_hashes: list[str]) -> None:
+        account = self.by_id(object_id)
+        account.app_secret, account.app_step, account.recovery = secret, step, list(recovery_hashes)
+
+    def check_app_code(self, object_id: str, code: str) -> bool:
+        from idp.mfa import totp
+
+        account = self.by_id(object_id)
+        if account.app_secret is None:
+            return False
+        step = totp.verify_totp(account.app_secret, code, self.now(), account.app_step)
+        if step is None:
+            return False
+        account.app_step = step
+        return True
+
+    def use_recovery_code(self, object_id: str, code: str) -> bool:
+        from idp.mfa import recovery
+
+        account = self.by_id(object_id)
+        found = recovery.find_recovery_code(code, account.recovery)
+        if found is None:
+            return False
+        account.recovery.remove(found)
+        return True
+
+    def audit(self, event: str, object_id: str | None, details: dict[str, Any]) -> None:
+        self.audited.append((event, object_id))
 
     def find_addresses(self, postcode: str) -> list[dict[str, str]]:
         if self.address_service_down:

@@ -243,7 +243,12 @@ class Visitor:
             raise AssertionError(f"no button {button!r} on {self.url}; buttons: {self.buttons()}")
         for label, value in (fill or {}).items():
             control = self._control(parser, label)
-            if control.type == "checkbox":
+            if control.type == "radio":
+                for other in form.controls:
+                    if other.type == "radio" and other.name == control.name:
+                        other.checked = False
+                control.checked = bool(value)
+            elif control.type == "checkbox":
                 control.checked = bool(value)
             else:
                 control.value = str(value)
@@ -256,7 +261,7 @@ class Visitor:
         for control in form.controls:
             if control.tag == "button" or not control.name:
                 continue
-            if control.type == "checkbox" and not control.checked:
+            if control.type in ("checkbox", "radio") and not control.checked:
                 continue
             data[control.name] = control.value
         if pressed[0].name:

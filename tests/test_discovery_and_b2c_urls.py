@@ -61,13 +61,13 @@ def test_codes_through_b2c_urls_carry_the_policy_issuer(client, user):
 
     from tests.flows import exchange, get_code
 
-    base = f"/{TENANT}/B2C_1_parent_signup_signin"
+    base = f"/{TENANT}/B2C_1_signin"
     code, _, verifier = get_code(client, path=f"{base}/oauth2/v2.0/authorize")
     body = exchange(client, code, verifier, path=f"{base}/oauth2/v2.0/token").get_json()
     keys = KeySet.import_key_set(client.get(f"{base}/discovery/v2.0/keys").get_json())
     claims = jwt.decode(body["id_token"], keys).claims
-    assert claims["iss"] == f"http://127.0.0.1:5000/{TENANT_ID}/B2C_1_parent_signup_signin/v2.0/"
-    assert claims["tfp"] == "B2C_1_parent_signup_signin"
+    assert claims["iss"] == f"http://127.0.0.1:5000/{TENANT_ID}/B2C_1_signin/v2.0/"
+    assert claims["tfp"] == "B2C_1_signin"
     access = jwt.decode(body["access_token"], keys)
     assert access.header["typ"] == "at+jwt" and access.claims["iss"] == claims["iss"]
 
@@ -79,10 +79,10 @@ def test_the_p_query_form_runs_the_named_policy(client, user):
     from tests.flows import exchange, get_code
 
     code, _, verifier = get_code(client, path=f"/{TENANT}/oauth2/v2.0/authorize",
-                                 p="B2C_1_parent_signup_signin")
+                                 p="B2C_1_signin")
     body = exchange(client, code, verifier).get_json()
     claims = jwt.decode(body["id_token"], KeySet.import_key_set(client.get("/jwks").get_json()))
-    assert claims.claims["tfp"] == "B2C_1_parent_signup_signin"
+    assert claims.claims["tfp"] == "B2C_1_signin"
 
 
 def test_client_credentials_issues_a_jwt_access_token(client):

@@ -20,8 +20,13 @@ JENNY = "jenny.hinsen@outlook.com"
 def smtp_app(settings: dict[str, Any], clock: Any) -> Any:
     def make(port: int) -> Any:
         return build_app(
-            {**settings, "email.sender": "smtp", "smtp.host": "127.0.0.1", "smtp.port": port,
-             "smtp.tls": "none"},
+            {
+                **settings,
+                "email.sender": "smtp",
+                "smtp.host": "127.0.0.1",
+                "smtp.port": port,
+                "smtp.tls": "none",
+            },
             clock,
         )
 
@@ -29,7 +34,8 @@ def smtp_app(settings: dict[str, Any], clock: Any) -> Any:
 
 
 def test_a_verification_code_arrives_by_smtp_with_text_and_html_parts(
-    smtp_app: Any, start_smtp_server: Any  # noqa: F811
+    smtp_app: Any,
+    start_smtp_server: Any,  # noqa: F811
 ) -> None:
     server = start_smtp_server()
     client = smtp_app(server.port).test_client()
@@ -51,7 +57,8 @@ def test_a_verification_code_arrives_by_smtp_with_text_and_html_parts(
 
 
 def test_a_mail_server_that_is_down_gets_a_clear_message_and_a_retry(
-    smtp_app: Any, start_smtp_server: Any  # noqa: F811
+    smtp_app: Any,
+    start_smtp_server: Any,  # noqa: F811
 ) -> None:
     port = free_port()  # nothing listens here yet
     app = smtp_app(port)
@@ -59,8 +66,7 @@ def test_a_mail_server_that_is_down_gets_a_clear_message_and_a_retry(
     visitor.press("Sign up now")
     visitor.press("Send verification code", {"Email address": JENNY})
     assert visitor.errors() == [
-        "We could not send the email just now. Check the address, then try again in a few "
-        "minutes"
+        "We could not send the email just now. Check the address, then try again in a few minutes"
     ]
     assert visitor.field_value("Email address") == JENNY  # nothing typed is lost
     # The mail server comes back; the same page, pressed again, sends the code.

@@ -37,7 +37,8 @@ def test_a_policy_runs_its_steps_to_a_finished_authentication():
                            auth_time=1000)
     assert isinstance(done, Completed)
     assert done.authentication.user_object_id == "object-1"
-    assert done.authentication.amr == ["pwd"] and done.authentication.auth_time == 1000
+    signed_in_at = int(executor.services.now().timestamp())  # the sign-in, not the finish
+    assert done.authentication.amr == ["pwd"] and done.authentication.auth_time == signed_in_at
 
 
 def test_a_refused_submission_keeps_what_was_typed_and_names_the_field():

@@ -343,10 +343,12 @@ def test_outbox_appends_one_json_line_per_email_in_a_new_folder(tmp_path):
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2
     assert json.loads(lines[0]) == {
+        "channel": "email",
         "kind": "verification_code",
         "to": "amina@example.com",
         "from": FROM,
         "subject": "Your verification code",
+        "body": "Your code is 123456.",
         "text": "Your code is 123456.",
         "html": "<p>Your code is <strong>123456</strong>.</p>",
         "data": {"code": "123456"},
@@ -449,7 +451,11 @@ def settings(**overrides: Any) -> dict[str, Any]:
 def test_outbox_setting_warns_and_writes_beside_the_project(tmp_path):
     with pytest.warns(UserWarning, match="outbox file .* not to people"):
         sender = email_sender_from_settings(
-            settings(email__sender="outbox", email__outbox_path="instance/test-outbox.jsonl"),
+            settings(
+                server__development=True,
+                email__sender="outbox",
+                email__outbox_path="instance/test-outbox.jsonl",
+            ),
             FrozenClock(NOON),
         )
 
@@ -460,7 +466,11 @@ def test_outbox_setting_warns_and_writes_beside_the_project(tmp_path):
 def test_outbox_setting_keeps_an_absolute_path(tmp_path):
     with pytest.warns(UserWarning):
         sender = email_sender_from_settings(
-            settings(email__sender="outbox", email__outbox_path=str(tmp_path / "o.jsonl")),
+            settings(
+                server__development=True,
+                email__sender="outbox",
+                email__outbox_path=str(tmp_path / "o.jsonl"),
+            ),
             FrozenClock(NOON),
         )
 
@@ -493,7 +503,7 @@ def test_smtp_settings_deliver_through_the_configured_server(start_smtp_server):
 @pytest.mark.parametrize(
     ("setting", "value", "allowed"),
     [
-        ("email.sender", "pigeon", "smtp, outbox"),
+        ("email.sender", "pigeon", "smtp, notify, outbox"),
         ("smtp.tls", "ssl", "starttls, implicit, none"),
         ("smtp.tls", "STARTTLS", "starttls, implicit, none"),
     ],
@@ -510,3 +520,8 @@ def test_unknown_choices_are_refused_naming_the_setting(setting, value, allowed)
 def test_a_user_name_without_a_password_is_refused_at_start_up():
     with pytest.raises(ConfigError, match="IDP_SMTP_PASSWORD"):
         email_sender_from_settings(settings(smtp__username=USER), FrozenClock(NOON), environ={})
+
+
+def test_the_email_outbox_is_refused_outside_development():
+    with pytest.raises(ConfigError, match=r"allowed only with server\.development = true"):
+        email_sender_from_settings(settings(email__sender="outbox"), FrozenClock(NOON))

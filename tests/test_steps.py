@@ -1,6 +1,7 @@
 """Step types driven through the executor with FakeServices: the shipped policies' journeys
-(the Parent Portal and Blue Badge sign-ups, password reset, profile edit) and small inline
-policies for email codes, privacy consent and form fields."""
+(the Parent Portal and Blue Badge sign-ups, password reset, profile edit), now with their
+second factors, and small inline policies for email codes, privacy consent and form fields.
+The MFA steps themselves are tested in test_mfa_steps.py."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ PROFILE_EDIT = "B2C_1_profile_edit"
 JENNY = "jenny.hinsen@outlook.com"
 NEW_PASSWORD = "Tq7#mZp2vL-rose"
 AUTH_TIME = 1_795_424_400
+MOBILE = "07759 140004"
+MOBILE_E164 = "+447759140004"
 
 
 def shipped(policy_id: str) -> Policy:
@@ -75,6 +78,28 @@ class Journey:
         return str(values["code"])
 
 
+def security_code(services: FakeServices, method: str) -> str:
+    """The last security code sent by ``method`` (sms, call or email)."""
+    if method == "sms":
+        return str(services.texts[-1][2]["code"])
+    if method == "call":
+        return services.calls[-1][1]
+    return str(services.last_email("security_code")[2]["code"])
+
+
+def pass_mfa(journey: Journey, method: str = "sms") -> Page | Completed:
+    """At an ``mfa`` page: enrol the mobile if asked for a phone, else choose ``method``;
+    then "Verify Code" with the code that was sent."""
+    assert journey.page.step_id.endswith("mfa"), journey.page
+    if journey.page.values["phase"] == "enrol":
+        journey.press("send", country="GB", phone=MOBILE)
+    else:
+        journey.press("choose", method=method)
+    assert journey.page.values["phase"] == "code", journey.page.errors
+    sent_by = journey.page.values["method"]
+    return journey.press("verify", code=security_code(journey.services, sent_by))
+
+
 def passwords(password: str = NEW_PASSWORD) -> dict[str, str]:
     return {"password": password, "password-confirm": password}
 
@@ -116,40 +141,77 @@ def test_parent_portal_sign_up_follows_the_guide_to_a_new_user():
     # Step 5: the same password twice, given name and surname, "Create".
     journey.fill({**passwords(), "given_name": "Jenny", "family_name": "Hinsen"})
     account = journey.services.accounts[JENNY]
-    assert account.active and account.password == "hash:" + NEW_PASSWORD
+    assert account.password == "hash:" + NEW_PASSWORD
     assert account.claims["given_name"] == "Jenny"
     assert journey.context[keys.NEW_USER] is True
-    # Step 8: "Review Account", blanks flagged, "Confirm Details".
+    # Step 6: "Multi-factor authentication": "Country Code" (United Kingdom first and
+    # chosen), "Phone Number", "Send Code".
+    mfa = journey.page
+    assert mfa.step_id == "mfa" and mfa.values["phase"] == "enrol"
+    assert mfa.values["country"] == "GB"
+    assert mfa.values["countries"][0] == ("GB", "United Kingdom (+44)")
+    journey.press("send", country="GB", phone=MOBILE)
+    # Step 7: a mobile gets a 6-digit code by text; "Verify Code".
+    [(to, body, data)] = journey.services.texts
+    assert to == MOBILE_E164 and data["code"] in body and len(data["code"]) == 6
+    assert journey.page.values["phase"] == "code" and journey.page.values["method"] == "sms"
+    journey.press("verify", code=data["code"])
+    assert account.phone == {"number": MOBILE_E164, "type": "mobile"}
+    # Step 8: "Review Account", blanks flagged, "Confirm Details"; the proven phone is there.
     review = journey.page
     assert review.step_id == "review" and review.settings["button"] == "Confirm Details"
     assert review.values["given_name"] == "Jenny" and review.values["email"] == JENNY
-    assert {"title", "middle_name", "birthdate", "address", "phone_number"} <= set(
+    assert review.values["phone_number"] == MOBILE
+    assert {"title", "middle_name", "birthdate", "address"} <= set(review.values["blanks"])
+    assert not {"given_name", "family_name", "email", "phone_number"} & set(
         review.values["blanks"]
     )
-    assert not {"given_name", "family_name", "email"} & set(review.values["blanks"])
     done = journey.press(title="Mrs", given_name="Jenny", family_name="Hinsen",
-                         **{"phone_number": "07759 140004"})
+                         phone_number=MOBILE)
     assert isinstance(done, Completed), getattr(done, "errors", done)
     assert done.authentication.new_user is True
     assert done.authentication.user_object_id == account.object_id
-    assert done.authentication.route == "local" and done.authentication.amr == ["pwd"]
-    assert account.claims["title"] == "Mrs" and account.claims["phone_number"] == "+447759140004"
+    assert done.authentication.route == "local"
+    assert done.authentication.amr == ["pwd", "sms", "mfa"]
+    assert account.claims["title"] == "Mrs" and account.claims["phone_number"] == MOBILE_E164
 
 
-def test_a_returning_person_with_every_required_detail_skips_the_review():
+def test_a_returning_person_passes_the_second_factor_and_with_every_detail_skips_the_review():
     services = FakeServices()
-    services.add(JENNY, NEW_PASSWORD, title="Mrs", given_name="Jenny", family_name="Hinsen")
+    services.give_phone(
+        services.add(JENNY, NEW_PASSWORD, title="Mrs", given_name="Jenny", family_name="Hinsen")
+    )
     journey = Journey(shipped(PARENT), services)
-    done = journey.press(email=JENNY, password=NEW_PASSWORD)
+    journey.press(email=JENNY, password=NEW_PASSWORD)
+    assert journey.page.step_id == "mfa" and journey.page.values["phase"] == "choose"
+
+    done = pass_mfa(journey)
+
     assert isinstance(done, Completed) and done.authentication.new_user is False
+    assert done.authentication.amr == ["pwd", "sms", "mfa"]
 
 
 def test_a_returning_person_with_a_blank_required_detail_is_asked_to_review():
     services = FakeServices()
-    services.add(JENNY, NEW_PASSWORD, given_name="Jenny", family_name="Hinsen")
+    services.give_phone(services.add(JENNY, NEW_PASSWORD, given_name="Jenny", family_name="Hinsen"))
     journey = Journey(shipped(PARENT), services)
     journey.press(email=JENNY, password=NEW_PASSWORD)
+    pass_mfa(journey)
     assert journey.page.step_id == "review" and "title" in journey.page.values["blanks"]
+
+
+def test_a_returning_person_without_a_phone_enrols_one_at_sign_in():
+    services = FakeServices()
+    account = services.add(JENNY, NEW_PASSWORD, title="Mrs", given_name="Jenny",
+                           family_name="Hinsen")
+    journey = Journey(shipped(PARENT), services)
+    journey.press(email=JENNY, password=NEW_PASSWORD)
+    assert journey.page.values["phase"] == "enrol"
+
+    done = pass_mfa(journey)
+
+    assert isinstance(done, Completed)
+    assert account.phone == {"number": MOBILE_E164, "type": "mobile"}
 
 
 # -- verifying an email address by code --------------------------------------------------
@@ -321,7 +383,8 @@ def test_after_verification_a_registered_address_is_told_and_sign_in_restarts_wi
 
     assert journey.page.step_id == "signin" and journey.page.values["email"] == JENNY
     assert journey.progress.step_index == 0
-    done = journey.press(email=JENNY, password=NEW_PASSWORD)
+    journey.press(email=JENNY, password=NEW_PASSWORD)
+    done = pass_mfa(journey)
     assert isinstance(done, Completed) and done.authentication.new_user is False
 
 
@@ -334,11 +397,15 @@ def test_after_verification_a_social_account_is_named_by_its_provider():
 
 def test_reset_your_password_after_verification_goes_straight_to_a_new_password():
     services = FakeServices()
-    account = services.add(JENNY, title="Mrs", given_name="Jenny", family_name="Hinsen")
+    account = services.give_phone(
+        services.add(JENNY, title="Mrs", given_name="Jenny", family_name="Hinsen")
+    )
     journey = parent_sign_up(JENNY, services)
 
     journey.press("reset_password")
 
+    assert journey.page.step_id == "reset_mfa"  # no second code by email; the phone next
+    pass_mfa(journey)
     assert journey.page.step_id == "reset_new_password"
     done = journey.fill(passwords())
     assert isinstance(done, Completed)
@@ -389,18 +456,35 @@ def test_password_reset_for_a_social_account_emails_which_provider_to_use():
     assert services.emails == [("social_account", JENNY, {"provider": "facebook"})]
 
 
-def test_password_reset_saves_the_new_password_and_activates_a_pending_account():
+def test_password_reset_asks_for_the_phone_not_the_email_then_saves_the_new_password():
     services = FakeServices()
-    account = services.add(JENNY, "Old-Password-77", active=False, given_name="Jenny")
+    account = services.give_phone(services.add(JENNY, "Old-Password-77", given_name="Jenny"))
     journey = reset_requested(JENNY, services)
     journey.press("verify", code=journey.code_sent_to(JENNY))
+
+    # The email code proved the address; the second factor is the phone.
+    assert journey.page.step_id == "mfa"
+    assert [o["method"] for o in journey.page.values["options"]] == ["sms", "call"]
+    pass_mfa(journey, "call")
     assert journey.page.step_id == "new_password"
-
     done = journey.fill(passwords())
-
     assert isinstance(done, Completed)
     assert done.authentication.user_object_id == account.object_id
-    assert account.password == "hash:" + NEW_PASSWORD and account.active
+    assert done.authentication.amr == ["tel", "mfa"]
+    assert account.password == "hash:" + NEW_PASSWORD
+
+
+def test_password_reset_changes_nothing_until_the_second_factor_has_passed():
+    services = FakeServices()
+    account = services.give_phone(services.add(JENNY, "Old-Password-77"))
+    journey = reset_requested(JENNY, services)
+    journey.press("verify", code=journey.code_sent_to(JENNY))
+    assert journey.page.step_id == "mfa"  # someone with only the mailbox stops here
+    journey.press("another_way")
+    journey.press("verify", code="123456")
+
+    assert journey.page.step_id == "mfa"
+    assert account.password == "hash:Old-Password-77"
 
 
 # -- the Blue Badge sign-up with an activation link (seeds/003) ---------------------------
@@ -420,35 +504,63 @@ def blue_badge_sign_up(email: str = JENNY, services: FakeServices | None = None)
     return journey
 
 
-def test_blue_badge_sign_up_creates_an_inactive_account_and_waits_for_its_link():
+def reference(journey: Journey) -> str:
+    """The pending sign-up the journey waits on (what the activation link carries)."""
+    return str(journey.context[keys.ACTIVATION_REF])
+
+
+def test_blue_badge_sign_up_creates_no_account_until_its_link_is_followed():
     journey = blue_badge_sign_up()
 
-    account = journey.services.accounts[JENNY]
-    assert not account.active
-    assert account.claims["address"]["formatted"] == (
+    assert journey.services.accounts == {}
+    pending = journey.services.pending[reference(journey)]
+    assert pending["email"] == JENNY and pending["password_hash"] == "hash:" + NEW_PASSWORD
+    assert pending["claims"]["address"]["formatted"] == (
         "105 Petworth Drive\nLeicester\nLeicestershire\nLE3 9RE"
     )
-    assert account.claims["phone_number"] == "+447759140004"
-    assert account.consents == ["2025-01"]
-    assert journey.services.emails == [("activation", JENNY, {"object_id": account.object_id})]
+    assert pending["claims"]["phone_number"] == MOBILE_E164
+    assert pending["claims"]["privacy_consent"]["version"] == "2025-01"
+    assert journey.services.emails == [("activation", JENNY, {"reference": reference(journey)})]
+    assert keys.USER_OBJECT_ID not in journey.context
+    assert keys.PASSWORD_HASH not in journey.context or not journey.context[keys.PASSWORD_HASH]
     assert journey.page.step_id == "activate"
     assert journey.page.template == "steps/activation_link.html"
     assert journey.page.values["email"] == JENNY and journey.page.values["resend_in"] == 60
 
 
-def test_continue_before_activation_says_not_active_and_after_it_completes():
+def test_continue_before_the_link_says_not_active_and_after_it_signs_the_new_person_in():
     journey = blue_badge_sign_up()
 
     journey.press("continue")
     assert journey.page.errors["continue"].startswith("Your account is not active yet")
+    assert journey.services.accounts == {}
 
+    object_id = journey.services.follow_link(reference(journey))
     account = journey.services.accounts[JENNY]
-    journey.services.by_id(account.object_id).active = True
-    done = journey.press("continue")
+    assert account.object_id == object_id and account.consents == ["2025-01"]
+    assert account.claims["phone_number"] == MOBILE_E164
+    journey.press("continue")
 
+    # Every sign-in asks for a code, the new account's included: by text or a call to the
+    # phone given at sign-up, or by email.
+    assert journey.page.step_id == "mfa"
+    assert [o["method"] for o in journey.page.values["options"]] == ["sms", "call", "email"]
+    done = pass_mfa(journey, "sms")
     assert isinstance(done, Completed)
     assert done.authentication.user_object_id == account.object_id
     assert done.authentication.new_user is True
+    assert done.authentication.amr == ["pwd", "sms", "mfa"]
+    assert account.phone == {"number": MOBILE_E164, "type": "mobile"}
+
+
+def test_the_link_followed_elsewhere_carries_the_waiting_page_on_by_itself():
+    journey = blue_badge_sign_up()
+    journey.services.follow_link(reference(journey))
+
+    shown = journey.executor.show(journey.progress, AUTH_TIME)
+
+    assert isinstance(shown, Page) and shown.step_id == "mfa"
+    assert journey.context[keys.USER_OBJECT_ID] == journey.services.accounts[JENNY].object_id
 
 
 def test_resend_activation_email_waits_for_its_cooldown():
@@ -473,7 +585,7 @@ def test_blue_badge_sign_up_for_a_taken_address_emails_its_owner_and_shows_the_s
     registered = blue_badge_sign_up(JENNY, taken)
     new = blue_badge_sign_up("someone.new@example.com")
 
-    assert registered.services.emails == [("already_registered", JENNY, {})]
+    assert registered.services.emails == [("already_registered", JENNY, {"provider": ""})]
     assert len(taken.accounts) == 1
     assert registered.page.step_id == new.page.step_id == "activate"
     assert without(registered.page.values, "email") == without(new.page.values, "email")
@@ -482,6 +594,55 @@ def test_blue_badge_sign_up_for_a_taken_address_emails_its_owner_and_shows_the_s
     assert registered.page.errors["continue"] == new.page.errors["continue"].replace(
         "someone.new@example.com", JENNY
     )
+
+
+def test_a_social_address_counts_as_taken_and_gets_no_local_account():
+    taken = FakeServices()
+    social = taken.add(JENNY, route="google")
+    journey = blue_badge_sign_up(JENNY, taken)
+
+    assert taken.emails == [("already_registered", JENNY, {"provider": "google"})]
+    assert journey.page.step_id == "activate" and not journey.page.errors
+    assert taken.follow_link(reference(journey)) is None
+    assert taken.accounts == {JENNY: social} and social.route == "google"
+    journey.press("continue")
+    assert journey.page.errors["continue"].startswith("Your account is not active yet")
+
+
+def test_an_address_taken_before_the_link_is_followed_gets_no_second_account():
+    journey = blue_badge_sign_up()
+    first = journey.services.add(JENNY)  # signed up another way meanwhile
+
+    assert journey.services.follow_link(reference(journey)) is None
+
+    assert journey.services.accounts == {JENNY: first}
+    journey.press("continue")
+    assert journey.page.step_id == "activate" and keys.USER_OBJECT_ID not in journey.context
+
+
+def test_a_failed_activation_email_can_be_resent_at_once():
+    services = FakeServices()
+    services.email_down = True
+    journey = blue_badge_sign_up(JENNY, services)
+    assert journey.page.values["not_sent"] is True and journey.page.values["resend_in"] == 0
+
+    services.email_down = False
+    journey.press("resend")
+
+    assert not journey.page.errors and journey.page.values["resent"] is True
+    assert services.emails == [("activation", JENNY, {"reference": reference(journey)})]
+
+
+def test_a_blue_badge_password_reset_does_not_take_the_same_email_as_its_second_factor():
+    services = FakeServices()
+    services.give_phone(services.add(JENNY, "Old-Password-77")).consents.append("2025-01")
+    journey = Journey(shipped(BLUE_BADGE), services)
+    journey.press("password_reset", email=JENNY)
+    journey.press("send", email=JENNY)
+    journey.press("verify", code=journey.code_sent_to(JENNY))
+    assert journey.page.step_id == "reset_mfa"
+
+    assert "email" not in [o["method"] for o in journey.page.values["options"]]
 
 
 # -- privacy consent ---------------------------------------------------------------------
@@ -711,14 +872,18 @@ def test_the_review_page_does_not_flag_the_privacy_box_as_a_blank_detail():
 # -- a signed-in person's profile --------------------------------------------------------
 
 
-def signed_in(services: FakeServices, account: Any) -> dict[str, Any]:
-    """The context a journey starts with when the browser's session knows the person."""
+def signed_in(
+    services: FakeServices, account: Any, amr: tuple[str, ...] = ("pwd", "sms", "mfa")
+) -> dict[str, Any]:
+    """The context a journey starts with when the browser's session knows the person
+    (by default, a session that passed a second factor)."""
     return {
         **{keys.claim(k): v for k, v in services.load_claims(account.object_id).items()},
         keys.USER_OBJECT_ID: account.object_id,
         keys.ROUTE: "local",
-        keys.AMR: ["pwd"],
+        keys.AMR: list(amr),
         keys.AUTH_TIME: 1_700_000_000,
+        keys.SESSION_SID: "session-1",
     }
 
 
@@ -734,18 +899,74 @@ def test_profile_edit_skips_sign_in_for_a_signed_in_person_and_saves_the_answers
 
     assert isinstance(done, Completed)
     assert done.authentication.auth_time == 1_700_000_000
+    assert done.authentication.session_sid == "session-1"
+    assert done.authentication.amr == ["pwd", "sms", "mfa"]
     assert account.claims["given_name"] == "Jennifer" and account.claims["title"] == "Dr"
+
+
+def test_profile_edit_asks_a_session_without_a_second_factor_for_one_first():
+    services = FakeServices()
+    account = services.give_phone(services.add(JENNY, given_name="Jenny", family_name="Hinsen"))
+    journey = Journey(shipped(PROFILE_EDIT), services,
+                      signed_in(services, account, amr=("pwd",)))
+    assert journey.page.step_id == "mfa"
+    assert [o["method"] for o in journey.page.values["options"]] == ["sms", "call", "email"]
+
+    pass_mfa(journey, "email")
+
+    assert journey.page.step_id == "edit"
+    assert journey.context[keys.AMR] == ["pwd", "email", "mfa"]
 
 
 def test_profile_edit_asks_someone_not_signed_in_to_sign_in_first():
     services = FakeServices()
-    services.add(JENNY, NEW_PASSWORD, given_name="Jenny", family_name="Hinsen")
+    services.give_phone(services.add(JENNY, NEW_PASSWORD, given_name="Jenny", family_name="Hinsen"))
     journey = Journey(shipped(PROFILE_EDIT), services)
     assert journey.page.step_id == "signin"
 
     journey.press(email=JENNY, password=NEW_PASSWORD)
+    pass_mfa(journey)
 
     assert journey.page.step_id == "edit" and journey.page.values["given_name"] == "Jenny"
+
+
+# -- signing in: single sign-on, and a new sign-in replacing what went before -------------
+
+
+def test_a_person_the_session_knows_passes_the_sign_in_page_straight_through():
+    services = FakeServices()
+    account = services.add(JENNY)
+    journey = Journey(inline(), services, signed_in(services, account))
+
+    done = journey.outcome
+
+    assert isinstance(done, Completed)
+    assert done.authentication.user_object_id == account.object_id
+    assert done.authentication.auth_time == 1_700_000_000
+    assert done.authentication.session_sid == "session-1"
+
+
+def test_a_known_person_who_chose_a_link_still_gets_the_sign_in_page():
+    services = FakeServices()
+    account = services.add(JENNY)
+    context = {**signed_in(services, account), keys.CHOICE: "sign_up"}
+    journey = Journey(inline(), services, context)
+    assert journey.page.step_id == "signin"
+
+
+def test_signing_in_replaces_earlier_claims_with_the_accounts_and_starts_a_new_session():
+    services = FakeServices()
+    services.add(JENNY, NEW_PASSWORD, given_name="Jenny")
+    before = {keys.claim("given_name"): "Someone", keys.claim("middle_name"): "Typed",
+              keys.AUTH_TIME: 1_700_000_000, keys.SESSION_SID: "someone-elses-session"}
+    journey = Journey(inline(), services, before)
+
+    done = journey.press(email=JENNY, password=NEW_PASSWORD)
+
+    assert isinstance(done, Completed)
+    assert keys.claims_in(journey.context) == {"email": JENNY, "given_name": "Jenny"}
+    assert done.authentication.auth_time == int(services.now().timestamp())
+    assert done.authentication.session_sid is None
 
 
 def test_a_signed_in_persons_answers_are_saved_before_the_journey_ends():

@@ -20,7 +20,7 @@ Condition = Callable[[dict[str, Any], str | None], bool]
 CHOICES = ("sign_up", "password_reset")
 
 #: ``amr`` values that mean a second factor was passed (RFC 8176 and B2C's practice).
-SECOND_FACTORS = frozenset({"mfa", "sms", "tel", "otp", "email_otp"})
+SECOND_FACTORS = frozenset({"mfa", "sms", "tel", "otp", "email"})
 
 
 def signed_in(context: dict[str, Any], argument: str | None) -> bool:

@@ -7,8 +7,10 @@ USER_OBJECT_ID = "user.object_id"
 NEW_USER = "user.new"
 ROUTE = "auth.route"
 AMR = "auth.amr"
-#: When the person last proved who they are, if the journey began with a signed-in session.
+#: When the person last proved who they are (epoch seconds).
 AUTH_TIME = "auth.time"
+#: The browser session the journey began with; kept only while no step signs in anew.
+SESSION_SID = "auth.session_sid"
 
 # What the authorization request brought.
 LOGIN_HINT = "request.login_hint"
@@ -32,11 +34,22 @@ PASSWORD_HASH = "password.hash"
 # Agreement to the privacy policy given on a page of this journey: {"version", "at"}.
 PRIVACY_CONSENT = "consent.privacy"
 
-# Activation by link: the account waiting for its link (absent when the address already
-# had an account, which the page must not reveal).
-ACTIVATION_USER = "activation.object_id"
+# Activation by link: the pending sign-up waiting for its link (the page reads the same
+# whether or not the address already had an account).
+ACTIVATION_REF = "activation.reference"
 ACTIVATION_EMAIL = "activation.email"
 ACTIVATION_SENT_AT = "activation.sent_at"
+
+# Multi-factor authentication: the code in flight ({"record", "method", "to"}), when the
+# last went and how many went, a phone being enrolled ({"number", "type"}), and an
+# authenticator app's secret and recovery codes while they are being set up (sealed).
+MFA_CODE = "mfa.code"
+MFA_SENT_AT = "mfa.sent_at"
+MFA_SENT_TO = "mfa.sent_to"  # {"sms:+44…": epoch seconds}: the cool-down per destination
+MFA_SENDS = "mfa.sends"
+MFA_PHONE = "mfa.phone"
+MFA_APP_SECRET = "mfa.app_secret"
+MFA_RECOVERY_CODES = "mfa.recovery_codes"
 
 # A step's form-in-progress state (address lookup results, manual entry) by step id.
 FORM_STATE = "form.state"

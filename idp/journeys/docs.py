@@ -109,7 +109,7 @@ CONTEXT_WORDS: dict[str, str] = {
     keys.ROUTE: "how they signed in (`local` or a provider; see `route:`)",
     keys.AMR: "the authentication methods used, for the `amr` claim",
     keys.NEW_USER: "that the account was made in this journey (`new_user`, `newUser`)",
-    keys.ACTIVATION_USER: "the account waiting for its activation link",
+    keys.ACTIVATION_REF: "the sign-up waiting for its activation link",
     keys.EMAIL_VERIFIED: "the email address proven by code (`email_verified`)",
     keys.PASSWORD_HASH: "a new password, kept only as a hash until a later step saves it",
     keys.PRIVACY_CONSENT: "agreement to the privacy policy: its version and when",

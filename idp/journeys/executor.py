@@ -87,11 +87,15 @@ class Executor:
             return Page(step.id, page.template, values, result.errors, page.settings)
         object_id = context.get(keys.USER_OBJECT_ID)
         if object_id and object_id != signed_in_before:
-            # Later steps (review, skip conditions) see the account's stored claims;
-            # anything this journey collected stays on top.
+            # Someone has just signed in (or signed up): later steps see their account's
+            # stored claims, not what was typed for another address earlier, and the
+            # sign-in is new, so it is timed now and the old browser session is not theirs.
+            for key in [k for k in context if k.startswith(keys.CLAIMS)]:
+                del context[key]
             stored = self.services.load_claims(object_id)
-            for name, value in stored.items():
-                context.setdefault(keys.claim(name), value)
+            context.update({keys.claim(name): value for name, value in stored.items()})
+            context[keys.AUTH_TIME] = int(self.services.now().timestamp())
+            context[keys.SESSION_SID] = None
         if result.restart:
             context[keys.FORM_STATE] = {}
         progress.step_index = 0 if result.restart else progress.step_index + 1
@@ -111,6 +115,7 @@ class Executor:
                 amr=list(context.get(keys.AMR, [])),
                 auth_time=int(context.get(keys.AUTH_TIME) or auth_time),
                 new_user=bool(context.get(keys.NEW_USER)),
+                session_sid=context.get(keys.SESSION_SID),
             )
         )
 

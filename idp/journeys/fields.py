@@ -91,7 +91,7 @@ def parse_phone(value: str, label: str, required: bool) -> tuple[str | None, str
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         return None, N_(
-            "Enter a {label} in the correct format, like 07700 900982 or +44 116 496 0000"
+            "Enter a {label} in the correct format, like 07400 123456 or 0121 234 5678"
         ).format(label=label.lower())
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, redirect, url_for
+from flask import Response, current_app, redirect, url_for
 
+from idp.clock import timestamp
 from idp.extensions import db
 from idp.journeys import context as keys
-from idp.journeys.results import Authentication
+from idp.journeys.executor import Executor, JourneyProgress
+from idp.journeys.results import Authentication, Completed, Page
 from idp.journeys.services import SqlJourneyServices
 from idp.protocol.sessions import remember_journey
 from idp.runtime import runtime
@@ -26,10 +28,19 @@ from idp.store.models import JourneyState
 
 
 def start_journey(
-    policy_id: str, authorization_request: dict[str, Any], hints: dict[str, Any]
-) -> Response:
-    """Begin a journey. ``hints``: ``login_hint`` from the request, and ``signed_in`` (an
-    Authentication) when the browser's session already knows the person."""
+    policy_id: str,
+    authorization_request: dict[str, Any],
+    hints: dict[str, Any],
+    interactive: bool = True,
+) -> Response | None:
+    """Begin a journey and run it as far as it goes without asking anything.
+
+    ``hints``: ``login_hint`` from the request, and ``signed_in`` (an Authentication and
+    its session id) when the browser's session already knows the person. A journey that
+    needs nothing from the person (single sign-on) finishes here and answers the
+    request; otherwise the browser goes to its first page, or, when ``interactive`` is
+    false (``prompt=none``), the answer is None and nothing is kept.
+    """
     rt = runtime()
     now = rt.clock.now()
     policy = rt.policies.get(policy_id)
@@ -50,6 +61,7 @@ def start_journey(
                 keys.ROUTE: signed_in.route,
                 keys.AMR: list(signed_in.amr),
                 keys.AUTH_TIME: signed_in.auth_time,
+                keys.SESSION_SID: signed_in.session_sid,
             }
         )
     state = JourneyState(
@@ -61,7 +73,21 @@ def start_journey(
         created_at=now,
         expires_at=now + timedelta(seconds=rt.settings["journeys.lifetime"]),
     )
+    progress = JourneyProgress(0, dict(context))
+    services = SqlJourneyServices(rt, policy, journey_id)
+    outcome = Executor(policy, services).show(progress, timestamp(now))
+    if isinstance(outcome, Page) and not interactive:
+        db.session.rollback()
+        return None
+    state.step_index = progress.step_index
+    state.context = {k: v for k, v in progress.context.items() if v is not None}
     db.session.add(state)
     db.session.commit()
     remember_journey(state.journey_id)
+    if isinstance(outcome, Completed):
+        state.completed_at = now
+        finish = current_app.extensions["idp.finish"]
+        response: Response = finish(state.authorization_request, outcome.authentication)
+        db.session.commit()
+        return response
     return redirect(url_for("journeys.page", journey_id=state.journey_id))

@@ -46,9 +46,10 @@ SESSION_SETTINGS = {
     "single_sign_on": (
         bool,
         True,
-        "A browser already signed in (by any policy) gets its code without seeing this "
-        "policy's pages. false runs the steps every time, with the signed-in person "
-        "known to them (profile edit, change of email).",
+        "A browser already signed in (by any policy) counts as signed in here: the "
+        "steps run with the person known, and those with nothing to ask pass, so a "
+        "portal gets its code without a page when nothing is missing. false makes the "
+        "person sign in again every time.",
     ),
 }
 _STEP_FIELDS = {"id", "order", "type", "settings", "skip_if"}
@@ -137,6 +138,9 @@ def _step(raw: Any, where: str, index: int) -> StepSpec:
             if trouble:
                 raise PolicyError(f"{label}: skip_if {trouble}")
         rules.append(list(conditions) if isinstance(rule, list) else rule)
+    trouble = step_type.check_skip(settings, tuple(rules))
+    if trouble:
+        raise PolicyError(f"{label}: {trouble}")
     return StepSpec(step_id, order, type_name, settings, tuple(rules))
 
 

@@ -58,6 +58,8 @@ class Authentication:
     amr: list[str]
     auth_time: int
     new_user: bool = False
+    #: The browser session this came from, when nobody signed in anew (single sign-on).
+    session_sid: str | None = None
 
 
 @dataclass(frozen=True)

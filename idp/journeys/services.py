@@ -3,29 +3,35 @@ database, the email sender and the address provider. The Flask side of the engin
 
 from __future__ import annotations
 
+import base64
+import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.extensions import db
 from idp.journeys.policy import Policy
 from idp.journeys.steps.base import SignInResult
-from idp.messaging import Email
+from idp.messaging import Email, EmailNotSent, TextMessage, VoiceCall, spoken_code
+from idp.mfa import recovery, totp
 from idp.runtime import Runtime
 from idp.security import audit
 from idp.security.digests import digest, new_secret
-from idp.store.models import ActivationLink, Consent, User
+from idp.store.models import Consent, MfaMethod, PendingSignup, RecoveryCode, User
 from idp.store.users import (
     AccountExists,
     create_local_user,
     find_local_identity,
     get_user_by_object_id,
+    sign_out_everywhere,
 )
 from idp.validation import normalise_email
+
+log = logging.getLogger(__name__)
 
 #: Claims kept in User columns; every other claim lives in User.claims.
 _COLUMNS = ("given_name", "family_name", "phone_number")
@@ -37,6 +43,8 @@ SUBJECTS = {
     "social_account": "You asked to reset a password",
     "activation": "Activate your account",
     "already_registered": "You already have an account",
+    "security_code": "Your security code",
+    "email_changed": "Your email address has changed",
 }
 
 
@@ -61,8 +69,6 @@ class SqlJourneyServices:
         if credential is not None and self.rt.hasher.needs_rehash(credential.hash):
             credential.hash = self.rt.hasher.hash(password)
             db.session.commit()
-        if user.pending_activation:
-            return "not_activated", user.object_id
         return "ok", user.object_id
 
     def hash_password(self, password: str) -> str:
@@ -79,33 +85,86 @@ class SqlJourneyServices:
 
     # -- writing accounts ----------------------------------------------------------------
     def create_local_account(
-        self, email: str, password_hash: str, claims: dict[str, Any], activated: bool
+        self, email: str, password_hash: str, claims: dict[str, Any]
     ) -> str | None:
+        return _create_account(email, password_hash, claims, self.now())
+
+    def start_pending_signup(self, email: str, password_hash: str, claims: dict[str, Any]) -> str:
         now = self.now()
-        claims = dict(claims)
-        consent = claims.pop("privacy_consent", None)
+        row = PendingSignup(
+            digest="",
+            email=normalise_email(email),
+            password_hash=password_hash,
+            claims=claims,
+            journey_id=self.journey_id,
+            created_at=now,
+            expires_at=now,
+        )
+        db.session.add(row)
+        db.session.flush()
+        row.first_id = row.id
+        return str(row.id), self._send_pending(row)
+
+    def resend_pending_signup(self, reference: str) -> bool:
+        first = db.session.get(PendingSignup, int(reference))
+        if first is None:
+            return False
+        now = self.now()
+        rows = db.session.scalars(
+            select(PendingSignup).where(PendingSignup.first_id == first.id)
+        ).all()
+        if any(r.user_id for r in rows):
+            return True  # already followed: nothing to resend
+        for old in rows:
+            old.used_at = old.used_at or now  # one working link at a time
+        row = PendingSignup(
+            digest="",
+            email=first.email,
+            password_hash=first.password_hash,
+            claims=first.claims,
+            journey_id=first.journey_id,
+            created_at=now,
+            expires_at=now,
+            first_id=first.id,
+        )
+        db.session.add(row)
+        return self._send_pending(row)
+
+    def _send_pending(self, row: PendingSignup) -> bool:
+        """Email the link, or, for an address with an account already, say so. The row is
+        written either way, so the two take the same path and time."""
+        lifetime = int(self.rt.settings["journeys.activation_link_lifetime"])
+        token = new_secret(32)
+        row.digest = digest(token)
+        row.expires_at = row.created_at + timedelta(seconds=lifetime)
+        db.session.commit()
+        route = self.account_route(row.email)
         try:
-            user = create_local_user(email=email, password_hash=password_hash, now=now)
-            user.email_verified = activated
-            user.pending_activation = not activated
-            _apply_claims(user, claims)
-            db.session.flush()
-            if consent:
-                db.session.add(
-                    Consent(
-                        user_id=user.id,
-                        document=PRIVACY_DOCUMENT,
-                        version=consent["version"],
-                        agreed_at=now,
-                    )
+            if route is None:
+                link = f"{self.rt.settings['server.base_url']}/activate/{token}"
+                self.send_email(
+                    "activation", row.email, {"link": link, "hours": max(1, lifetime // 3600)}
                 )
-            audit.record("account.created", user=user, details={"route": "local"})
-            db.session.commit()
-        except (AccountExists, IntegrityError):
-            # Another request made this account a moment ago (or it was there already).
-            db.session.rollback()
-            return None
-        return user.object_id
+            else:
+                provider = "" if route == "local" else route
+                self.send_email("already_registered", row.email, {"provider": provider})
+        except EmailNotSent as error:
+            log.warning("activation email not sent: %s", error)
+            return False
+        return True
+
+    def pending_signup_account(self, reference: str) -> str | None:
+        user_id = db.session.scalar(
+            select(PendingSignup.user_id).where(
+                PendingSignup.first_id == int(reference), PendingSignup.user_id.is_not(None)
+            )
+        )
+        user = db.session.get(User, user_id) if user_id else None
+        return user.object_id if user else None
+
+    def local_account(self, email: str) -> str | None:
+        identity = find_local_identity(email)
+        return identity.user.object_id if identity is not None else None
 
     def set_password(self, email: str, password_hash: str) -> str | None:
         identity = find_local_identity(email)
@@ -114,9 +173,9 @@ class SqlJourneyServices:
         user = identity.user
         user.password.hash = password_hash
         user.password.changed_at = self.now()
-        user.pending_activation = False
         user.email_verified = True
-        audit.record("password.reset", user=user)
+        revoked = sign_out_everywhere(user, self.now())
+        audit.record("password.reset", user=user, details={"token_families_revoked": revoked})
         db.session.commit()
         return user.object_id
 
@@ -136,6 +195,10 @@ class SqlJourneyServices:
         if user is None:
             return
         claims = {k: v for k, v in claims.items() if k != "email"}
+        if "phone_number" in claims and claims["phone_number"] != user.phone_number:
+            # A number typed on a form is not proven; only the MFA phone is.
+            proven = next((m.phone_number for m in _mfa_methods(user) if m.kind == "phone"), None)
+            claims["phone_number_verified"] = bool(proven) and proven == claims["phone_number"]
         _apply_claims(user, claims)
         user.updated_at = self.now()
         audit.record("profile.updated", user=user, details={"claims": sorted(claims)})
@@ -155,11 +218,22 @@ class SqlJourneyServices:
         user.updated_at = self.now()
         try:
             db.session.flush()
-            audit.record("email.changed", user=user, details={"from": old, "to": subject})
+            revoked = sign_out_everywhere(user, self.now())
+            audit.record(
+                "email.changed",
+                user=user,
+                details={"from": old, "to": subject, "token_families_revoked": revoked},
+            )
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
             return False
+        if old:
+            # The old address hears of it, so a change made by someone else is noticed.
+            try:
+                self.send_email("email_changed", old, {"new": _masked(subject)})
+            except EmailNotSent as error:
+                log.warning("email-changed notice not sent: %s", error)
         return True
 
     def privacy_version_agreed(self, object_id: str) -> str | None:
@@ -204,33 +278,157 @@ class SqlJourneyServices:
             )
         )
 
-    def send_activation(self, object_id: str | None, email: str) -> None:
-        user = get_user_by_object_id(object_id) if object_id else None
-        if user is None or not user.pending_activation:
-            self.send_email("already_registered", email, {})
-            return
+    # -- second factors ------------------------------------------------------------------
+    def mfa_status(self, object_id: str) -> dict[str, Any]:
+        user = get_user_by_object_id(object_id)
+        if user is None:
+            return {}
+        methods = {m.kind: m for m in _mfa_methods(user)}
+        phone = methods.get("phone")
+        blocked = user.mfa_blocked_until
+        left = db.session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        return {
+            "phone": {"number": phone.phone_number, "type": phone.phone_type} if phone else None,
+            "app": "app" in methods,
+            "email": user.email,
+            "blocked_until": int(blocked.timestamp()) if blocked else None,
+            "recovery_codes": left or 0,
+        }
+
+    def send_sms(self, to: str, body: str, data: dict[str, Any]) -> None:
+        self.rt.sms.send_sms(TextMessage(to=to, body=body, kind="security_code", data=data))
+
+    def place_call(self, to: str, code: str) -> None:
+        self.rt.voice.call(
+            VoiceCall(to=to, spoken=spoken_code(code), kind="security_code", data={"code": code})
+        )
+
+    def save_phone(self, object_id: str, number: str, kind: str, changed: bool) -> None:
+        user = _user(object_id)
         now = self.now()
-        lifetime = int(self.rt.settings["journeys.activation_link_lifetime"])
-        token = new_secret(32)
+        method = next((m for m in _mfa_methods(user) if m.kind == "phone"), None)
+        old = method.phone_number if method else None
+        if method is None:
+            method = MfaMethod(user_id=user.id, kind="phone", created_at=now)
+            db.session.add(method)
+        method.phone_number, method.phone_type, method.last_used_at = number, kind, now
+        user.phone_number = number
+        user.claims = {**(user.claims or {}), "phone_number_verified": True}
+        user.updated_at = now
+        if changed:
+            audit.record(
+                "phone.changed", user=user, details={"from": _tail(old), "to": _tail(number)}
+            )
+        else:
+            audit.record(
+                "mfa.enrolled", user=user, details={"method": "phone", "to": _tail(number)}
+            )
+        db.session.commit()
+
+    def block_mfa(self, object_id: str, until: datetime, reason: str) -> None:
+        user = _user(object_id)
+        user.mfa_blocked_until = until
+        audit.record("mfa.blocked", user=user, details={"until": until.isoformat(), "why": reason})
+        db.session.commit()
+
+    def seal(self, secret: str) -> str:
+        blob = self.rt.encryptor.encrypt(secret.encode(), "journey:" + self.journey_id)
+        return base64.b64encode(blob).decode()
+
+    def unseal(self, sealed: str) -> str:
+        blob = base64.b64decode(sealed)
+        return self.rt.encryptor.decrypt(blob, "journey:" + self.journey_id).decode()
+
+    def save_app(self, object_id: str, secret: str, step: int, recovery_hashes: list[str]) -> None:
+        user = _user(object_id)
+        now = self.now()
+        for old in [m for m in _mfa_methods(user) if m.kind == "app"]:
+            db.session.delete(old)
+        db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        db.session.flush()
         db.session.add(
-            ActivationLink(
-                digest=digest(token),
+            MfaMethod(
                 user_id=user.id,
-                journey_id=self.journey_id,
+                kind="app",
+                secret=self.rt.encryptor.encrypt(secret.encode(), "totp:" + user.object_id),
+                last_used_step=step,
                 created_at=now,
-                expires_at=now + timedelta(seconds=lifetime),
+                last_used_at=now,
             )
         )
+        for digest_ in recovery_hashes:
+            db.session.add(RecoveryCode(user_id=user.id, digest=digest_, created_at=now))
         db.session.commit()
-        link = f"{self.rt.settings['server.base_url']}/activate/{token}"
-        self.send_email("activation", email, {"link": link, "hours": max(1, lifetime // 3600)})
 
-    def is_activated(self, object_id: str) -> bool:
-        user = get_user_by_object_id(object_id)
-        return user is not None and not user.pending_activation
+    def check_app_code(self, object_id: str, code: str) -> bool:
+        user = _user(object_id)
+        method = db.session.scalar(
+            select(MfaMethod)
+            .where(MfaMethod.user_id == user.id, MfaMethod.kind == "app")
+            .with_for_update()
+        )
+        if method is None or method.secret is None:
+            return False
+        secret = self.rt.encryptor.decrypt(method.secret, "totp:" + user.object_id).decode()
+        step = totp.verify_totp(secret, code, self.now(), method.last_used_step)
+        if step is None:
+            db.session.rollback()
+            return False
+        method.last_used_step, method.last_used_at = step, self.now()
+        db.session.commit()
+        return True
+
+    def use_recovery_code(self, object_id: str, code: str) -> bool:
+        user = _user(object_id)
+        unused = db.session.scalars(
+            select(RecoveryCode).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+            )
+        ).all()
+        found = recovery.find_recovery_code(code, [c.digest for c in unused])
+        if found is None:
+            return False
+        match = next(c for c in unused if c.digest == found)
+        # Single use even when two requests race: only one update sees it unused.
+        claimed = db.session.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.id == match.id, RecoveryCode.used_at.is_(None))
+            .values(used_at=self.now())
+        ).rowcount
+        db.session.commit()
+        return bool(claimed)
+
+    def audit(self, event: str, object_id: str | None, details: dict[str, Any]) -> None:
+        audit.record(event, user_object_id=object_id, details=details)
+        db.session.commit()
 
     def find_addresses(self, postcode: str) -> list[dict[str, str]]:
         return [asdict(address) for address in self.rt.addresses.find(postcode)]
+
+
+def _user(object_id: str) -> User:
+    user = get_user_by_object_id(object_id)
+    if user is None:
+        raise LookupError(f"no user {object_id}")
+    return user
+
+
+def _mfa_methods(user: User) -> list[MfaMethod]:
+    return list(db.session.scalars(select(MfaMethod).where(MfaMethod.user_id == user.id)))
+
+
+def _masked(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _tail(number: str | None) -> str | None:
+    """Enough of a phone number for the audit log to tell numbers apart."""
+    return f"…{number[-3:]}" if number else None
 
 
 def _apply_claims(user: User, claims: dict[str, Any]) -> None:
@@ -245,22 +443,69 @@ def _apply_claims(user: User, claims: dict[str, Any]) -> None:
     user.claims = extra
 
 
-def activate(token: str, now: datetime) -> tuple[str, ActivationLink | None]:
-    """Follow an activation link: ("activated" | "expired" | "unknown", the link)."""
-    link = db.session.scalar(select(ActivationLink).where(ActivationLink.digest == digest(token)))
-    if link is None:
-        return "unknown", None
-    user = db.session.get(User, link.user_id)
-    if user is None:
-        return "unknown", None
-    if not user.pending_activation:
-        return "activated", link  # followed twice: the account is active, say so again
-    if link.used_at is not None or link.expires_at <= now:
-        return "expired", link
-    link.used_at = now
-    user.pending_activation = False
-    user.email_verified = True
-    user.updated_at = now
+def _create_account(
+    email: str, password_hash: str, claims: dict[str, Any], now: datetime
+) -> str | None:
+    """Create a local account with a proven email in one transaction; None when the
+    address already has an account by any route (principle 1: one address, one account,
+    and never a local account beside a social one)."""
+    claims = dict(claims)
+    consent = claims.pop("privacy_consent", None)
+    if db.session.scalar(select(User.id).where(User.email == normalise_email(email)).limit(1)):
+        return None
+    try:
+        user = create_local_user(email=email, password_hash=password_hash, now=now)
+        _apply_claims(user, claims)
+        db.session.flush()
+        if consent:
+            db.session.add(
+                Consent(
+                    user_id=user.id,
+                    document=PRIVACY_DOCUMENT,
+                    version=consent["version"],
+                    agreed_at=now,
+                )
+            )
+        audit.record("account.created", user=user, details={"route": "local"})
+        db.session.commit()
+    except (AccountExists, IntegrityError):
+        # Another request made this account a moment ago.
+        db.session.rollback()
+        return None
+    return user.object_id
+
+
+def find_pending_signup(token: str) -> PendingSignup | None:
+    return db.session.scalar(select(PendingSignup).where(PendingSignup.digest == digest(token)))
+
+
+def follow_activation_link(
+    row: PendingSignup, password: str | None, hasher: Any, now: datetime
+) -> str:
+    """Activate: "activated", "expired", "used", "wrong_password" or "exists".
+
+    ``password`` is None in the browser that signed up (it owns the journey); anywhere
+    else the person gives the password they chose, so a link forwarded, scanned or
+    opened by someone who did not sign up creates nothing.
+    """
+    if row.user_id is not None:
+        return "activated"
+    if row.used_at is not None:
+        return "used"
+    if row.expires_at <= now:
+        return "expired"
+    if password is not None and not hasher.verify(row.password_hash, password):
+        return "wrong_password"
+    object_id = _create_account(row.email, row.password_hash, dict(row.claims or {}), now)
+    # The row may have been expired by the commit or rollback above.
+    row = db.session.get(PendingSignup, row.id) or row
+    if object_id is None:
+        row.used_at = now
+        db.session.commit()
+        return "exists"
+    user = get_user_by_object_id(object_id)
+    assert user is not None
+    row.used_at, row.user_id = now, user.id
     audit.record("account.activated", user=user)
     db.session.commit()
-    return "activated", link
+    return "activated"

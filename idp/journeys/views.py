@@ -18,7 +18,7 @@ from idp.clock import timestamp
 from idp.extensions import db
 from idp.journeys.executor import Executor, JourneyProgress
 from idp.journeys.results import Completed, Page
-from idp.journeys.services import SqlJourneyServices, activate
+from idp.journeys.services import SqlJourneyServices, find_pending_signup, follow_activation_link
 from idp.protocol.sessions import owns_journey
 from idp.runtime import runtime
 from idp.store.models import JourneyState
@@ -26,8 +26,14 @@ from idp.store.models import JourneyState
 bp = Blueprint("journeys", __name__)
 
 
-def _find(journey_id: str) -> JourneyState | None:
-    return db.session.scalar(select(JourneyState).where(JourneyState.journey_id == journey_id))
+def _find(journey_id: str, lock: bool = False) -> JourneyState | None:
+    query = select(JourneyState).where(JourneyState.journey_id == journey_id)
+    if lock:
+        # One request at a time per journey: two tabs (or an attacker's parallel guesses
+        # at a code) must not each read the same attempt count and write it back.
+        # PostgreSQL locks the row; SQLite transactions are already one at a time.
+        query = query.with_for_update()
+    return db.session.scalar(query)
 
 
 def _live(state: JourneyState | None) -> bool:
@@ -39,7 +45,7 @@ def _live(state: JourneyState | None) -> bool:
 
 
 def _load(journey_id: str) -> JourneyState:
-    state = _find(journey_id)
+    state = _find(journey_id, lock=True)
     if state is None or not owns_journey(journey_id):
         abort(404)
     if not _live(state):
@@ -93,8 +99,14 @@ def submit(journey_id: str) -> Response:
     form.pop("csrf_token", None)
     outcome = _executor(state).submit(progress, step_id, form, timestamp(runtime().clock.now()))
     _save(state, progress)
-    if isinstance(outcome, Page) and not outcome.errors and request.form.get("action") is None:
-        # Post/redirect/get after a step moved on, so a refresh does not send the form again.
+    moved_on = isinstance(outcome, Page) and outcome.step_id != step_id
+    if (
+        isinstance(outcome, Page)
+        and not outcome.errors
+        and (moved_on or request.form.get("action") is None)
+    ):
+        # Post/redirect/get once a step is done, so a refresh does not send the form again;
+        # an in-page action ("Send verification code") shows its page straight away.
         return redirect(url_for("journeys.page", journey_id=journey_id), 303)
     return _respond(state, outcome)
 
@@ -106,17 +118,38 @@ def _save(state: JourneyState, progress: JourneyProgress) -> None:
     db.session.commit()
 
 
-@bp.get("/activate/<token>")
+@bp.route("/activate/<token>", methods=["GET", "POST"])
 def activation(token: str) -> Response:
-    """An activation link from an email. In the browser that started the sign-up, the
-    journey carries on; anywhere else, the page says the account is ready."""
-    outcome, link = activate(token, runtime().clock.now())
-    journey = _find(link.journey_id) if link and link.journey_id else None
-    live = journey is not None and _live(journey) and owns_journey(journey.journey_id)
-    if outcome == "activated" and journey is not None and live:
+    """An activation link from an email. Opening it shows a button (so mail scanners that
+    fetch links activate nothing); in the browser that signed up, pressing it creates the
+    account and carries the journey on; anywhere else it also asks for the password
+    chosen at sign-up, so only the person who signed up can finish it."""
+    rt = runtime()
+    row = find_pending_signup(token)
+    if row is None:
+        return Response(render_template("activate.html", outcome="unknown"), 404)
+    journey = _find(row.journey_id) if row.journey_id else None
+    here = journey is not None and _live(journey) and owns_journey(journey.journey_id)
+    if request.method == "GET":
+        outcome = "activated" if row.user_id else "confirm"
+        if row.user_id is None and (row.used_at is not None or row.expires_at <= rt.clock.now()):
+            outcome = "expired"
+        status = 410 if outcome == "expired" else 200
+        return Response(
+            render_template("activate.html", outcome=outcome, ask_password=not here, errors={}),
+            status,
+        )
+    password = None if here else request.form.get("password", "")
+    if password == "":
+        errors = {"password": "Enter the password you chose when you signed up"}
+        html = render_template("activate.html", outcome="confirm", ask_password=True, errors=errors)
+        return Response(html, 200)
+    outcome = follow_activation_link(row, password, rt.hasher, rt.clock.now())
+    if outcome == "wrong_password":
+        errors = {"password": "That is not the password you chose when you signed up"}
+        html = render_template("activate.html", outcome="confirm", ask_password=True, errors=errors)
+        return Response(html, 200)
+    if outcome == "activated" and here and journey is not None:
         return redirect(url_for("journeys.page", journey_id=journey.journey_id), 303)
-    portal = None
-    if journey is not None:
-        portal = journey.authorization_request.get("uri")
-    status = 200 if outcome == "activated" else 410 if outcome == "expired" else 404
-    return Response(render_template("activated.html", outcome=outcome, portal=portal), status)
+    status = {"activated": 200, "exists": 200}.get(outcome, 410)
+    return Response(render_template("activate.html", outcome=outcome, errors={}), status)

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from idp.messaging.errors import MessageNotSent
+
 
 @dataclass(frozen=True)
 class Email:
@@ -59,8 +61,9 @@ class EmailSender(Protocol):
     def send(self, email: Email) -> None: ...
 
 
-class EmailNotSent(Exception):
+class EmailNotSent(MessageNotSent):
     """The email could not be sent; the message says where it was going and why.
 
-    It never contains the SMTP password or the body, so it can be logged and audited.
+    It never contains the SMTP password, the Notify API key or the body, so it can be
+    logged and audited. Code that handles every channel alike catches ``MessageNotSent``.
     """

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oidc.core.errors import InteractionRequiredError
 from flask import Response, current_app, g, render_template, request
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -172,15 +173,23 @@ def authorize(authority: Authority) -> Response:
             return to_client(response, data.get("response_mode"), authority.issuer)
         return error_page(error)
     policy = runtime().policies.get(authority.policy_id)
-    if current is not None and policy is not None and policy.single_sign_on:
-        session_row, user = current
-        return issue_code(grant, user, session_row.sid, _session_authentication(current))
-
     hints: dict[str, Any] = {"login_hint": data.get("login_hint")}
-    if current is not None:
-        # A policy without single sign-on still runs its pages, for the person signed in.
+    if current is not None and policy is not None and policy.single_sign_on:
+        # The journey runs with the person known: steps with nothing to ask (sign-in,
+        # MFA already passed, consent already given) pass, and if none asks anything
+        # the code goes straight back (single sign-on).
         hints["signed_in"] = _session_authentication(current)
-    return start_journey(authority.policy_id, _saved_request(authority), hints)
+    interactive = data.get("prompt") != "none"
+    response = start_journey(authority.policy_id, _saved_request(authority), hints, interactive)
+    if response is None:
+        # OIDC Core §3.1.2.6: prompt=none, and the policy has something to ask.
+        error = InteractionRequiredError()
+        error.redirect_uri = grant.redirect_uri
+        error.state = data.get("state")
+        return to_client(
+            server.handle_error_response(None, error), data.get("response_mode"), authority.issuer
+        )
+    return response
 
 
 def _session_authentication(current: tuple[Any, Any]) -> Authentication:
@@ -190,6 +199,7 @@ def _session_authentication(current: tuple[Any, Any]) -> Authentication:
         route=session_row.route,
         amr=list(session_row.amr or []),
         auth_time=int(session_row.auth_time.timestamp()),
+        session_sid=session_row.sid,
     )
 
 

@@ -11,10 +11,33 @@ from idp.protocol.server import SCOPES_SUPPORTED
 from idp.runtime import runtime
 
 CLAIMS_SUPPORTED = [
-    "sub", "oid", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "amr", "sid",
-    "at_hash", "ver", "tfp", "idp", "newUser", "name", "given_name", "family_name",
-    "middle_name", "birthdate", "email", "email_verified", "emails", "phone_number",
-    "phone_number_verified", "address",
+    "sub",
+    "oid",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "auth_time",
+    "nonce",
+    "amr",
+    "sid",
+    "at_hash",
+    "ver",
+    "tfp",
+    "idp",
+    "newUser",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "birthdate",
+    "email",
+    "email_verified",
+    "emails",
+    "phone_number",
+    "phone_number_verified",
+    "address",
 ]
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 

@@ -87,7 +87,8 @@ def ensure_key(encryptor: KeyEncryptor, algorithm: str, now: datetime) -> None:
 def published_keys(now: datetime) -> list[SigningKey]:
     rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
     return [
-        r for r in rows
+        r
+        for r in rows
         if r.created_at <= now and (r.publish_until is None or r.publish_until > now)
     ]
 

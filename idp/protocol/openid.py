@@ -28,10 +28,12 @@ class GatehouseIDToken(OpenIDCode):
         # OIDC Core §3.1.2.1: a nonce seen before for this client is a replay.
         return (
             db.session.scalar(
-                select(AuthorizationCode.id).where(
+                select(AuthorizationCode.id)
+                .where(
                     AuthorizationCode.client_id == request.payload.client_id,
                     AuthorizationCode.nonce == nonce,
-                ).limit(1)
+                )
+                .limit(1)
             )
             is not None
         )
@@ -70,9 +72,7 @@ class GatehouseIDToken(OpenIDCode):
             claims["amr"] = list(family.amr)
         if family.sid:
             claims["sid"] = family.sid
-        claims.update(
-            route_claims(family.route, family.policy_id, bool(code and code.new_user))
-        )
+        claims.update(route_claims(family.route, family.policy_id, bool(code and code.new_user)))
         policy = rt.policies.get(family.policy_id)
         if policy is not None and request.user is not None:
             claims.update(policy_claims(request.user, policy.claims))

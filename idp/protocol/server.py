@@ -114,10 +114,14 @@ class UserInfo(UserInfoEndpoint):
     def __call__(self, req: Any) -> Any:
         token = self.resource_protector.acquire_token("openid")
         user = token.get_user()
-        return 200, self.generate_user_info(user, token.scope), [
-            ("Content-Type", "application/json"),
-            ("Cache-Control", "no-store"),
-        ]
+        return (
+            200,
+            self.generate_user_info(user, token.scope),
+            [
+                ("Content-Type", "application/json"),
+                ("Cache-Control", "no-store"),
+            ],
+        )
 
 
 class EndSession(EndSessionEndpoint):

@@ -42,6 +42,13 @@ def start_session(authentication: Authentication) -> tuple[BrowserSession, User]
     user = get_user_by_object_id(authentication.user_object_id)
     if user is None:
         raise LookupError(f"no user {authentication.user_object_id}")
+    if authentication.session_sid:
+        # Single sign-on: nobody signed in anew, so the session stays; a second factor
+        # passed on the way is added to what it records.
+        row = active_session(authentication.session_sid, now)
+        if row is not None and row.user_id == user.id and session.get("sid") == row.sid:
+            row.amr = list(dict.fromkeys([*(row.amr or []), *authentication.amr]))
+            return row, user
     journeys = session.get(_JOURNEYS, [])
     session.clear()
     row = BrowserSession(

@@ -92,7 +92,12 @@ def issue(
 
 
 def _record(
-    family: TokenFamily, kind: str, value: str, scope: str, now: datetime, seconds: int,
+    family: TokenFamily,
+    kind: str,
+    value: str,
+    scope: str,
+    now: datetime,
+    seconds: int,
     jti: str | None,
 ) -> None:
     db.session.add(

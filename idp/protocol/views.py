@@ -126,8 +126,13 @@ Handler = Callable[[Authority], Response]
 
 # (name, plain path, B2C path under /{tenant}/{policy}, methods)
 ROUTES: list[tuple[str, Handler, str, str, list[str]]] = [
-    ("discovery", discovery, "/.well-known/openid-configuration",
-     "/v2.0/.well-known/openid-configuration", ["GET"]),
+    (
+        "discovery",
+        discovery,
+        "/.well-known/openid-configuration",
+        "/v2.0/.well-known/openid-configuration",
+        ["GET"],
+    ),
     ("authorize", authorize, "/authorize", "/oauth2/v2.0/authorize", ["GET", "POST"]),
     ("token", token, "/token", "/oauth2/v2.0/token", ["POST"]),
     ("logout", logout, "/logout", "/oauth2/v2.0/logout", ["GET", "POST"]),
@@ -155,14 +160,13 @@ def _register(name: str, handler: Handler, plain: str, shaped: str, methods: lis
 
     bp.add_url_rule(plain, f"{name}", plain_view, methods=methods)
     bp.add_url_rule(f"/<tenant>/<policy>{shaped}", f"{name}_policy", policy_view, methods=methods)
-    bp.add_url_rule(
-        f"/tfp/<tenant>/<policy>{shaped}", f"{name}_tfp", policy_view, methods=methods
-    )
+    bp.add_url_rule(f"/tfp/<tenant>/<policy>{shaped}", f"{name}_tfp", policy_view, methods=methods)
     bp.add_url_rule(f"/<tenant>{shaped}", f"{name}_query", query_view, methods=methods)
 
 
 for _route in ROUTES:
     _register(*_route)
+
 
 @bp.get("/.well-known/oauth-authorization-server")
 def rfc8414_metadata() -> Response:

@@ -1,6 +1,6 @@
 """The append-only audit log of security events.
 
-    record("signin.succeeded", user=user, client_id="parent-portal", details={"route": "local"})
+record("signin.succeeded", user=user, client_id="parent-portal", details={"route": "local"})
 """
 
 from __future__ import annotations

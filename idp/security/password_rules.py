@@ -211,8 +211,10 @@ def _guessability_problem(password: str, min_strength: int, personal: list[str])
             return CONTAINS_PERSONAL
     if result["score"] < min_strength:
         return TOO_GUESSABLE
-    if min_strength == 2 and result["score"] < 3 and _mostly_common_word(
-        password, result["sequence"]
+    if (
+        min_strength == 2
+        and result["score"] < 3
+        and _mostly_common_word(password, result["sequence"])
     ):
         # 'Summer2023!' scores 2 because the digits and the symbol add guesses, yet it is
         # a common word with the year and "!" that every guessing list tries first.

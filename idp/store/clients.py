@@ -39,9 +39,21 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 LIFETIMES = ("access_token", "id_token", "refresh_token")
 _KNOWN_FIELDS = {
-    "client_id", "name", "type", "token_endpoint_auth_method", "secret_env", "redirect_uris",
-    "post_logout_redirect_uris", "policies", "scopes", "grant_types", "lifetimes", "jwks",
-    "jwks_uri", "backchannel_logout_uri", "frontchannel_logout_uri",
+    "client_id",
+    "name",
+    "type",
+    "token_endpoint_auth_method",
+    "secret_env",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "policies",
+    "scopes",
+    "grant_types",
+    "lifetimes",
+    "jwks",
+    "jwks_uri",
+    "backchannel_logout_uri",
+    "frontchannel_logout_uri",
 }
 
 

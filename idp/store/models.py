@@ -70,8 +70,8 @@ class User(Base):
     phone_number: Mapped[str | None] = mapped_column(String(32))
     claims: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: Made by a sign-up that proves the email by link: no sign-in until it is followed.
-    pending_activation: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Too many wrong or requested second-factor codes: no MFA until then (a timed block).
+    mfa_blocked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -118,9 +118,7 @@ class PasswordCredential(Base):
     __tablename__ = "password_credentials"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     hash: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime]
 
@@ -227,9 +225,7 @@ class Token(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(10))
-    family_id: Mapped[str] = mapped_column(
-        ForeignKey("token_families.id", ondelete="CASCADE")
-    )
+    family_id: Mapped[str] = mapped_column(ForeignKey("token_families.id", ondelete="CASCADE"))
     jti: Mapped[str | None] = mapped_column(String(64))
     scope: Mapped[str] = mapped_column(Text, default="")
     issued_at: Mapped[datetime]
@@ -302,22 +298,64 @@ class JourneyState(Base):
     completed_at: Mapped[datetime | None]
 
 
-class ActivationLink(Base):
-    """An emailed link that activates an account; kept as a digest, single use.
+class MfaMethod(Base):
+    """A second factor a person has proven: a phone (texts or calls) or an authenticator
+    app, whose secret is encrypted at rest like the signing keys."""
 
-    ``journey_id`` lets the link carry on the journey that sent it when it is followed
-    in the same browser.
+    __tablename__ = "mfa_methods"
+    __table_args__ = (UniqueConstraint("user_id", "kind", name="uq_mfa_user_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "phone" or "app"
+    phone_number: Mapped[str | None] = mapped_column(String(32))
+    phone_type: Mapped[str | None] = mapped_column(String(10))  # "mobile", "landline"
+    secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The last TOTP time step accepted, so no app code is accepted twice.
+    last_used_step: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for when the authenticator app is lost; a digest only."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class PendingSignup(Base):
+    """A sign-up waiting for its activation link: not an account yet.
+
+    Nothing about an unproven address becomes an account, so signing up with someone
+    else's address gains nothing, and a pending sign-up never blocks the address. The
+    link's token is kept as a digest; following it (and, in another browser, giving the
+    password chosen at sign-up) creates the account. ``journey_id`` lets it carry on the
+    journey that sent it when it is followed in the same browser. "Resend" makes a new
+    row with a new token and retires the old one.
     """
 
-    __tablename__ = "activation_links"
+    __tablename__ = "pending_signups"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    claims: Mapped[dict[str, Any]] = mapped_column(default=dict)
     journey_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    #: When it was followed or replaced by a resend; a token works once.
     used_at: Mapped[datetime | None]
+    #: The account it made, once followed.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: The first row of this sign-up; resends share it, so the journey can find the account.
+    first_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class UsedAssertion(Base):
@@ -345,4 +383,3 @@ class AuditEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     ip_address: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-

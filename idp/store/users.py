@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from idp.extensions import db
-from idp.store.models import BrowserSession, Identity, PasswordCredential, User, new_uuid
+from idp.store.models import (
+    BrowserSession,
+    Identity,
+    PasswordCredential,
+    Token,
+    TokenFamily,
+    User,
+    new_uuid,
+)
 from idp.validation import normalise_email
 
 LOCAL_ISSUER = "local"
@@ -71,3 +79,33 @@ def active_session(sid: str, now: datetime) -> BrowserSession | None:
     if session is None or session.ended_at is not None or session.expires_at <= now:
         return None
     return session
+
+
+def sign_out_everywhere(user: User, now: datetime) -> int:
+    """End every browser session of the person and revoke every token issued to them
+    (after a password reset or a change of email, whoever else was signed in is not any
+    more). Returns how many token families were revoked. The caller commits."""
+    db.session.execute(
+        update(BrowserSession)
+        .where(BrowserSession.user_id == user.id, BrowserSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    families = list(
+        db.session.scalars(
+            select(TokenFamily.id).where(
+                TokenFamily.user_id == user.id, TokenFamily.revoked_at.is_(None)
+            )
+        )
+    )
+    if families:
+        db.session.execute(
+            update(TokenFamily)
+            .where(TokenFamily.id.in_(families))
+            .values(revoked_at=now, revoked_reason="signed out everywhere")
+        )
+        db.session.execute(
+            update(Token)
+            .where(Token.family_id.in_(families), Token.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    return len(families)

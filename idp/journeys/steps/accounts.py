@@ -19,11 +19,10 @@ from idp.journeys.steps.base import (
     with_form_state,
 )
 from idp.journeys.steps.email_code import NOT_SENT
-from idp.messaging import EmailNotSent
 from idp.mfa.codes import seconds_until_resend
 
 ACTIVATION = ("none", "link")
-_SIGNED_IN_LOCALLY = {keys.ROUTE: "local", keys.AMR: ["pwd"], keys.AUTH_TIME: None}
+_SIGNED_IN_LOCALLY = {keys.ROUTE: "local", keys.AMR: ["pwd"]}
 
 
 def _activation(value: str) -> str | None:
@@ -45,11 +44,12 @@ class CreateLocalAccount(StepType):
     """Creates the local account from what earlier steps gathered, in one transaction.
 
     With ``activation = "none"`` the email was proven by code (``verify_email_code``) and
-    the person is signed in at once. With ``activation = "link"`` the account waits for
-    its activation link (the ``activation_link`` step comes next); the address is not yet
-    proven, so when it already has an account the page says the same as for a new one
-    and the email explains. Concurrent sign-ups for one address make one account: the
-    database's unique identity decides, and the others hear the address is taken.
+    the person is signed in at once. With ``activation = "link"`` nothing is created yet:
+    the sign-up waits for its activation link (the ``activation_link`` step comes next),
+    and following it makes the account. The address is not yet proven, so when it
+    already has an account the page says the same as for a new one and the email
+    explains. Concurrent sign-ups for one address make one account: the database's
+    unique identity decides, and the others hear the address is taken.
     Example::
 
         [[steps]]
@@ -63,7 +63,7 @@ class CreateLocalAccount(StepType):
     name = "create_local_account"
     template = "steps/account_exists.html"
     automatic = True
-    provides = (keys.USER_OBJECT_ID, keys.NEW_USER, keys.ACTIVATION_USER)
+    provides = (keys.USER_OBJECT_ID, keys.NEW_USER, keys.ACTIVATION_REF)
     settings_schema = {
         "activation": Setting(
             str, "none", "none (the email was verified by code) or link.", _activation
@@ -107,18 +107,19 @@ class CreateLocalAccount(StepType):
         consent = context.get(keys.PRIVACY_CONSENT)
         if consent:
             claims["privacy_consent"] = consent
-        object_id = services.create_local_account(email, password_hash, claims, not link)
         done = {keys.PASSWORD_HASH: None}
         if link:
-            sent = _send_activation(services, object_id, email)
+            reference, went = services.start_pending_signup(email, password_hash, claims)
+            sent = int(services.now().timestamp()) if went else None
             return StepOk(
                 {
                     **done,
-                    keys.ACTIVATION_USER: object_id,
+                    keys.ACTIVATION_REF: reference,
                     keys.ACTIVATION_EMAIL: email,
                     keys.ACTIVATION_SENT_AT: sent,
                 }
             )
+        object_id = services.create_local_account(email, password_hash, claims)
         if object_id is None:
             route = services.account_route(email) or "local"
             return StepInvalid(
@@ -178,11 +179,12 @@ class AwaitActivation(StepType):
         settings: dict[str, Any],
         services: JourneyServices,
     ) -> StepResult:
-        object_id = context.get(keys.ACTIVATION_USER)
+        reference = context.get(keys.ACTIVATION_REF)
         email = context.get(keys.ACTIVATION_EMAIL)
-        if not email:
+        if not email or not reference:
             raise MissingStep(f"step {self.step_id} needs create_local_account before it")
-        if object_id and services.is_activated(object_id):
+        object_id = services.pending_signup_account(reference)
+        if object_id:
             return StepOk(
                 {keys.USER_OBJECT_ID: object_id, keys.NEW_USER: True, **_SIGNED_IN_LOCALLY}
             )
@@ -200,7 +202,7 @@ class AwaitActivation(StepType):
                         ).format(n=wait)
                     }
                 )
-            when = _send_activation(services, object_id, email)
+            when = _send_activation(services, reference)
             if when is None:
                 return StepInvalid({"resend": NOT_SENT})
             return StepInvalid({}, {"resent": True}, {keys.ACTIVATION_SENT_AT: when})
@@ -217,8 +219,48 @@ class AwaitActivation(StepType):
 
 
 @register
+class FindLocalAccount(StepType):
+    """Knows the person by the email address they just proved by code, with no method
+    counted yet, so a second factor can follow before anything changes (a password
+    reset: "mfa" comes next, then "new_password" and "reset_password"). Example::
+
+        [[steps]]
+        id = "reset_identify"
+        type = "find_local_account"
+        skip_if = ["not:chose:password_reset"]
+    """
+
+    name = "find_local_account"
+    template = "steps/account_exists.html"
+    automatic = True
+    provides = (keys.USER_OBJECT_ID, keys.ROUTE)
+    settings_schema: dict[str, Setting] = {}
+
+    def submit(
+        self,
+        context: dict[str, Any],
+        form: dict[str, str],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> StepResult:
+        email = context.get(keys.EMAIL_VERIFIED)
+        if not email:
+            raise MissingStep(f"step {self.step_id} needs verify_email_code before it")
+        object_id = services.local_account(email)
+        if object_id is None:
+            # Codes for a reset go only to local accounts: this one went a moment ago.
+            raise MissingStep(f"step {self.step_id}: {email} has no local account any more")
+        if context.get(keys.USER_OBJECT_ID) == object_id:
+            return StepOk()
+        return StepOk({keys.USER_OBJECT_ID: object_id, keys.ROUTE: "local", keys.AMR: []})
+
+
+@register
 class SavePassword(StepType):
     """Saves the new password for the proven email address and signs the person in.
+
+    Put ``find_local_account`` and an ``mfa`` step before it, so a mailbox alone cannot
+    change a password.
 
     It also activates an account still waiting for its activation link: proving the email
     by code is proof enough. (Lifting a password lockout joins it with the brute-force
@@ -255,7 +297,7 @@ class SavePassword(StepType):
             # account deleted a moment ago.
             raise MissingStep(f"step {self.step_id}: {email} has no local account any more")
         updates = {keys.PASSWORD_HASH: None, keys.USER_OBJECT_ID: object_id}
-        if not context.get(keys.USER_OBJECT_ID):
+        if context.get(keys.USER_OBJECT_ID) != object_id:
             updates.update(_SIGNED_IN_LOCALLY)
         return StepOk(updates)
 
@@ -293,12 +335,10 @@ class ChangeEmail(StepType):
         return StepOk({keys.claim("email"): email})
 
 
-def _send_activation(services: JourneyServices, object_id: str | None, email: str) -> int | None:
-    """Send the activation email; when it went (for the cool-down), or None if it could
-    not go, so "Resend activation email" works at once."""
-    try:
-        services.send_activation(object_id, email)
-    except EmailNotSent:
+def _send_activation(services: JourneyServices, reference: str) -> int | None:
+    """Send a fresh activation email; when it went (for the cool-down), or None if it
+    could not go, so "Resend activation email" works at once."""
+    if not services.resend_pending_signup(reference):
         return None
     return int(services.now().timestamp())
 

@@ -29,7 +29,7 @@ from idp.journeys.context import FORM_STATE
 from idp.journeys.results import Page, StepResult
 from idp.security.password_rules import PasswordRules
 
-SignInResult = Literal["ok", "wrong", "not_activated"]
+SignInResult = Literal["ok", "wrong"]
 
 
 class JourneyServices(Protocol):
@@ -46,7 +46,7 @@ class JourneyServices(Protocol):
         ...
 
     def check_local_password(self, email: str, password: str) -> tuple[SignInResult, str | None]:
-        """("ok", object id), ("not_activated", object id) or ("wrong", None)."""
+        """("ok", object id) or ("wrong", None)."""
         ...
 
     def hash_password(self, password: str) -> str: ...
@@ -56,10 +56,31 @@ class JourneyServices(Protocol):
         ...
 
     def create_local_account(
-        self, email: str, password_hash: str, claims: dict[str, Any], activated: bool
+        self, email: str, password_hash: str, claims: dict[str, Any]
     ) -> str | None:
-        """Create the account in one transaction; its object id, or None if the email is
-        taken (also when another request took it a moment ago)."""
+        """Create the account (its email proven) in one transaction; its object id, or
+        None if the address has an account by any route (also one made a moment ago)."""
+        ...
+
+    def start_pending_signup(
+        self, email: str, password_hash: str, claims: dict[str, Any]
+    ) -> tuple[str, bool]:
+        """Keep a sign-up until its activation link is followed, and email the link (or,
+        when the address has an account, say so instead): a reference for the journey,
+        and whether the email went."""
+        ...
+
+    def resend_pending_signup(self, reference: str) -> bool:
+        """A fresh link (the old one stops working), or the same note as before; whether
+        the email went."""
+        ...
+
+    def pending_signup_account(self, reference: str) -> str | None:
+        """The account's object id once its link has been followed, else None."""
+        ...
+
+    def local_account(self, email: str) -> str | None:
+        """The object id of the local account signed in with this email, if any."""
         ...
 
     def set_password(self, email: str, password_hash: str) -> str | None:
@@ -83,12 +104,43 @@ class JourneyServices(Protocol):
         """Send one of Gatehouse's emails (templates/email/<kind>.txt and .html)."""
         ...
 
-    def send_activation(self, object_id: str | None, email: str) -> None:
-        """Email an activation link for this account, or, when ``object_id`` is None,
-        tell the address's owner that it already has an account."""
+    # -- second factors (steps/mfa.py) -------------------------------------------------
+    def mfa_status(self, object_id: str) -> dict[str, Any]:
+        """{"phone": {"number", "type"} or None, "app": bool, "email": str or None,
+        "blocked_until": epoch seconds or None, "recovery_codes": how many are left}."""
         ...
 
-    def is_activated(self, object_id: str) -> bool: ...
+    def send_sms(self, to: str, body: str, data: dict[str, Any]) -> None:
+        """Send a text message; raises ``MessageNotSent``."""
+        ...
+
+    def place_call(self, to: str, code: str) -> None:
+        """Call and read the code aloud, slowly, twice; raises ``MessageNotSent``."""
+        ...
+
+    def save_phone(self, object_id: str, number: str, kind: str, changed: bool) -> None:
+        """Record a proven phone as the account's MFA phone and its phone_number claim."""
+        ...
+
+    def block_mfa(self, object_id: str, until: datetime, reason: str) -> None: ...
+
+    def seal(self, secret: str) -> str:
+        """Encrypt a secret to keep in the journey context until it is saved."""
+        ...
+
+    def unseal(self, sealed: str) -> str: ...
+
+    def save_app(self, object_id: str, secret: str, step: int, recovery_hashes: list[str]) -> None:
+        """Record an authenticator app (its first accepted time step) and recovery codes."""
+        ...
+
+    def check_app_code(self, object_id: str, code: str) -> bool:
+        """A code from the enrolled app, never accepted twice."""
+        ...
+
+    def use_recovery_code(self, object_id: str, code: str) -> bool: ...
+
+    def audit(self, event: str, object_id: str | None, details: dict[str, Any]) -> None: ...
 
     def find_addresses(self, postcode: str) -> list[dict[str, str]]:
         """Addresses at a normalised postcode as dicts of Address fields; raises
@@ -128,6 +180,11 @@ class StepType:
     @classmethod
     def check_settings(cls, settings: dict[str, Any]) -> str | None:
         """A complaint about the settings taken together, or None (override per type)."""
+        return None
+
+    @classmethod
+    def check_skip(cls, settings: dict[str, Any], skip_if: tuple[Any, ...]) -> str | None:
+        """A complaint about the settings beside the step's skip conditions, or None."""
         return None
 
     def arrive(

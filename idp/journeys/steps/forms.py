@@ -145,6 +145,12 @@ class FormStep(StepType):
             if field.name not in NOT_CLAIMS and is_blank(stored):
                 blanks.append(field.name)
         values["blanks"] = blanks if settings["flag_blanks"] else []
+        rules = services.password_rules
+        values["password_rules"] = {
+            "min": rules.min_length,
+            "max": rules.max_length,
+            "classes": rules.min_character_classes,
+        }
         values["fields"] = [
             {
                 "name": f.name,

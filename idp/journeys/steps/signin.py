@@ -16,10 +16,6 @@ _WRONG_CREDENTIALS = N_(
     "Enter the email address and password for your account. If you have forgotten your "
     "password, you can reset it."
 )
-_NOT_ACTIVATED = N_(
-    "Your account is not active yet. Select the link in the activation email we sent you, "
-    "or select 'Forgot your password?' to get a code instead."
-)
 
 
 @register
@@ -27,7 +23,8 @@ class LocalSignInPage(StepType):
     """Signs a person in with their email address and password.
 
     Wrong credentials get one answer that does not say which was wrong, so the page never
-    reveals whether an email is registered. ``sign_up`` shows "Sign up now" and
+    reveals whether an email is registered. Someone already signed in (the browser's
+    session, for single sign-on) passes straight through. ``sign_up`` shows "Sign up now" and
     ``password_reset`` shows "Forgot your password?"; each records the person's choice,
     which later steps test with ``chose:sign_up`` or ``chose:password_reset``. Example::
 
@@ -42,6 +39,8 @@ class LocalSignInPage(StepType):
 
     name = "signin_page"
     template = "steps/signin.html"
+    #: A person the journey already knows (from the browser's session) is not asked again.
+    automatic = True
     provides = (keys.USER_OBJECT_ID, keys.ROUTE, keys.AMR)
     settings_schema = {
         "heading": Setting(str, "Sign in", "The page's heading."),
@@ -50,6 +49,13 @@ class LocalSignInPage(StepType):
             bool, False, "Offer 'Forgot your password?' (chose:password_reset)."
         ),
     }
+
+    def arrive(
+        self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
+    ) -> StepResult:
+        if context.get(keys.USER_OBJECT_ID) and not context.get(keys.CHOICE):
+            return StepOk()
+        return StepInvalid({})
 
     def page(
         self,
@@ -86,9 +92,6 @@ class LocalSignInPage(StepType):
         if errors:
             return StepInvalid(errors, {"email": email})
         outcome, object_id = services.check_local_password(email, password)
-        if outcome == "not_activated":
-            # The password was right, so saying the account exists tells only its owner.
-            return StepInvalid({"email": _NOT_ACTIVATED}, {"email": email})
         if outcome != "ok" or object_id is None:
             return StepInvalid({"email": _WRONG_CREDENTIALS}, {"email": email})
         return StepOk(
@@ -96,7 +99,6 @@ class LocalSignInPage(StepType):
                 keys.USER_OBJECT_ID: object_id,
                 keys.ROUTE: "local",
                 keys.AMR: ["pwd"],
-                keys.AUTH_TIME: None,
                 keys.SIGNIN_EMAIL: email,
                 keys.CHOICE: None,
             }
