@@ -226,6 +226,110 @@ class CodeSteps(StepType):
             ),
         }
 
+    def _available(
+        self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
+    ) -> list[tuple[str, str]]:
+        """(method, where the code goes) for every method the person can use now."""
+        status = services.mfa_status(context[keys.USER_OBJECT_ID])
+        phone = (status.get("phone") or {}).get("number") or context.get(keys.claim("phone_number"))
+        found = []
+        for method in settings["methods"]:
+            if method in _PHONE_METHODS and phone:
+                found.append((method, phone))
+            elif method == "email" and status.get("email"):
+                proven = str(context.get(keys.EMAIL_VERIFIED) or "").lower()
+                if proven != str(status["email"]).lower():
+                    # A mailbox that just proved a password reset is not a second factor.
+                    found.append((method, status["email"]))
+            elif method == "app" and status.get("app"):
+                found.append((method, ""))
+        return found
+
+    def page(
+        self,
+        step_id: str,
+        context: dict[str, Any],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> Page:
+        state = form_state(context, step_id)
+        phase = state.get("phase", "choose")
+        values: dict[str, Any] = {"phase": phase}
+        if phase == "blocked":
+            until = self._blocked_until(context, services) or 0
+            values["until"] = _clock(until)
+        elif phase == "enrol":
+            pending = context.get(keys.MFA_PHONE) or {}
+            values["countries"] = country_codes()
+            values["country"] = DEFAULT_REGION
+            values["phone"] = pending.get("display", "")
+            values["offer_call"] = "call" in settings["methods"]
+            values["offer_sms"] = "sms" in settings["methods"]
+        elif phase in ("choose", "app"):
+            values["options"] = (
+                [
+                    {
+                        "method": m,
+                        "to": masked_email(to) if m == "email" else masked(to) if to else "",
+                    }
+                    for m, to in self._available(context, settings, services)
+                ]
+                if context.get(keys.USER_OBJECT_ID)
+                else []
+            )
+        if phase in ("code", "app"):
+            values.update(self._code_values(context, settings, services))
+            values["other_ways"] = len(self._available(context, settings, services)) > 1
+            values["enrolling"] = bool(context.get(keys.MFA_PHONE))
+        return Page(step_id, self.template, values=values, settings=settings)
+
+    def _enrol(
+        self,
+        context: dict[str, Any],
+        form: dict[str, str],
+        settings: dict[str, Any],
+        services: JourneyServices,
+    ) -> StepResult:
+        parsed, problem = self._phone_from_form(form)
+        values = {"phone": form.get("phone", ""), "country": form.get("country", DEFAULT_REGION)}
+        if problem or parsed is None:
+            return self._again(context, "enrol", errors={"phone": problem or ""}, values=values)
+        number, kind = parsed
+        chosen = form.get("delivery", "")
+        method = (
+            chosen
+            if chosen in _PHONE_METHODS and chosen in settings["methods"]
+            else ("sms" if kind == "mobile" and "sms" in settings["methods"] else "call")
+        )
+        if method not in settings["methods"]:
+            method = next(m for m in settings["methods"] if m in _PHONE_METHODS)
+        if method == "sms" and kind == "landline":
+            if "call" in settings["methods"]:
+                key, message = (
+                    "delivery",
+                    N_(
+                        "This looks like a landline, which cannot get text messages. "
+                        "Choose a phone call"
+                    ),
+                )
+            else:
+                key, message = (
+                    "phone",
+                    N_(
+                        "This looks like a landline, which cannot get text messages. Enter a "
+                        "mobile number"
+                    ),
+                )
+            return self._again(context, "enrol", values=values, errors={key: message})
+        pending = {
+            keys.MFA_PHONE: {"number": number, "type": kind, "display": form.get("phone", "")}
+        }
+        context = {**context, **pending}
+        result = self._send(context, settings, services, method, number, "phone")
+        if isinstance(result, StepInvalid):
+            return StepInvalid(result.errors, result.values, {**pending, **result.updates})
+        return result
+
     @staticmethod
     def _passed(context: dict[str, Any], method: str) -> dict[str, Any]:
         amr = [a for a in context.get(keys.AMR, []) if a != "mfa"]
@@ -277,25 +381,6 @@ class MultiFactor(CodeSteps):
     }
 
     # -- which methods this person has -------------------------------------------------
-    def _available(
-        self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
-    ) -> list[tuple[str, str]]:
-        """(method, where the code goes) for every method the person can use now."""
-        status = services.mfa_status(context[keys.USER_OBJECT_ID])
-        phone = (status.get("phone") or {}).get("number") or context.get(keys.claim("phone_number"))
-        found = []
-        for method in settings["methods"]:
-            if method in _PHONE_METHODS and phone:
-                found.append((method, phone))
-            elif method == "email" and status.get("email"):
-                proven = str(context.get(keys.EMAIL_VERIFIED) or "").lower()
-                if proven != str(status["email"]).lower():
-                    # A mailbox that just proved a password reset is not a second factor.
-                    found.append((method, status["email"]))
-            elif method == "app" and status.get("app"):
-                found.append((method, ""))
-        return found
-
     def _may_enrol(
         self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
     ) -> bool:
@@ -339,44 +424,6 @@ class MultiFactor(CodeSteps):
                 return self._again(context, "enrol")
             raise RuntimeError(f"step {self.step_id}: the person has none of {settings['methods']}")
         return self._again(context, "choose")
-
-    def page(
-        self,
-        step_id: str,
-        context: dict[str, Any],
-        settings: dict[str, Any],
-        services: JourneyServices,
-    ) -> Page:
-        state = form_state(context, step_id)
-        phase = state.get("phase", "choose")
-        values: dict[str, Any] = {"phase": phase}
-        if phase == "blocked":
-            until = self._blocked_until(context, services) or 0
-            values["until"] = _clock(until)
-        elif phase == "enrol":
-            pending = context.get(keys.MFA_PHONE) or {}
-            values["countries"] = country_codes()
-            values["country"] = DEFAULT_REGION
-            values["phone"] = pending.get("display", "")
-            values["offer_call"] = "call" in settings["methods"]
-            values["offer_sms"] = "sms" in settings["methods"]
-        elif phase in ("choose", "app"):
-            values["options"] = (
-                [
-                    {
-                        "method": m,
-                        "to": masked_email(to) if m == "email" else masked(to) if to else "",
-                    }
-                    for m, to in self._available(context, settings, services)
-                ]
-                if context.get(keys.USER_OBJECT_ID)
-                else []
-            )
-        if phase in ("code", "app"):
-            values.update(self._code_values(context, settings, services))
-            values["other_ways"] = len(self._available(context, settings, services)) > 1
-            values["enrolling"] = bool(context.get(keys.MFA_PHONE))
-        return Page(step_id, self.template, values=values, settings=settings)
 
     def submit(
         self,
@@ -448,53 +495,6 @@ class MultiFactor(CodeSteps):
         if method == "app":
             return self._again(context, "app")
         return self._send(context, settings, services, method, available[method], "method")
-
-    def _enrol(
-        self,
-        context: dict[str, Any],
-        form: dict[str, str],
-        settings: dict[str, Any],
-        services: JourneyServices,
-    ) -> StepResult:
-        parsed, problem = self._phone_from_form(form)
-        values = {"phone": form.get("phone", ""), "country": form.get("country", DEFAULT_REGION)}
-        if problem or parsed is None:
-            return self._again(context, "enrol", errors={"phone": problem or ""}, values=values)
-        number, kind = parsed
-        chosen = form.get("delivery", "")
-        method = (
-            chosen
-            if chosen in _PHONE_METHODS and chosen in settings["methods"]
-            else ("sms" if kind == "mobile" and "sms" in settings["methods"] else "call")
-        )
-        if method not in settings["methods"]:
-            method = next(m for m in settings["methods"] if m in _PHONE_METHODS)
-        if method == "sms" and kind == "landline":
-            if "call" in settings["methods"]:
-                key, message = (
-                    "delivery",
-                    N_(
-                        "This looks like a landline, which cannot get text messages. "
-                        "Choose a phone call"
-                    ),
-                )
-            else:
-                key, message = (
-                    "phone",
-                    N_(
-                        "This looks like a landline, which cannot get text messages. Enter a "
-                        "mobile number"
-                    ),
-                )
-            return self._again(context, "enrol", values=values, errors={key: message})
-        pending = {
-            keys.MFA_PHONE: {"number": number, "type": kind, "display": form.get("phone", "")}
-        }
-        context = {**context, **pending}
-        result = self._send(context, settings, services, method, number, "phone")
-        if isinstance(result, StepInvalid):
-            return StepInvalid(result.errors, result.values, {**pending, **result.updates})
-        return result
 
     def _app(
         self,
@@ -574,10 +574,6 @@ class ChangePhoneNumber(CodeSteps):
         if phase == "blocked":
             return self._again(context, "enrol", {keys.MFA_SENDS: 0, keys.MFA_CODE: None})
         return self._again(context, phase)
-
-    page = MultiFactor.page
-    _available = MultiFactor._available
-    _enrol = MultiFactor._enrol
 
     def submit(
         self,
