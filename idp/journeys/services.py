@@ -376,7 +376,6 @@ class SqlJourneyServices:
         secret = self.rt.encryptor.decrypt(method.secret, "totp:" + user.object_id).decode()
         step = totp.verify_totp(secret, code, self.now(), method.last_used_step)
         if step is None:
-            db.session.rollback()
             return False
         method.last_used_step, method.last_used_at = step, self.now()
         db.session.commit()
@@ -403,8 +402,10 @@ class SqlJourneyServices:
         return bool(claimed)
 
     def audit(self, event: str, object_id: str | None, details: dict[str, Any]) -> None:
+        # Written with the journey's own state at the end of the request: committing here
+        # would release the journey's row lock while its attempt counts are unsaved.
         audit.record(event, user_object_id=object_id, details=details)
-        db.session.commit()
+        db.session.flush()
 
     def find_addresses(self, postcode: str) -> list[dict[str, str]]:
         return [asdict(address) for address in self.rt.addresses.find(postcode)]

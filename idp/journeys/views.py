@@ -19,7 +19,7 @@ from idp.extensions import db
 from idp.journeys.executor import Executor, JourneyProgress
 from idp.journeys.results import Completed, Page
 from idp.journeys.services import SqlJourneyServices, find_pending_signup, follow_activation_link
-from idp.protocol.sessions import owns_journey
+from idp.protocol.sessions import SessionEnded, owns_journey
 from idp.runtime import runtime
 from idp.store.models import JourneyState
 
@@ -57,7 +57,11 @@ def _respond(state: JourneyState, outcome: Page | Completed) -> Response:
     if isinstance(outcome, Completed):
         state.completed_at = runtime().clock.now()
         finish = current_app.extensions["idp.finish"]
-        response: Response = finish(state.authorization_request, outcome.authentication)
+        try:
+            response: Response = finish(state.authorization_request, outcome.authentication)
+        except SessionEnded:
+            db.session.commit()
+            return Response(render_template("journey_expired.html"), 410)
         db.session.commit()
         return response
     policy = runtime().policies.get(state.policy_id)

@@ -94,6 +94,16 @@ class AuthorizationCodeGrant(IssuesGatehouseTokens, grants.AuthorizationCodeGran
         )
         if row is None or row.client_id != client.client_id:
             return None
+        authority = getattr(g, "authority", None)
+        if (
+            authority is not None
+            and authority.per_policy
+            and (authority.policy_id.lower() != (row.policy_id or "").lower())
+        ):
+            # A code answers the policy it was issued for: redeeming it at another
+            # policy's token endpoint would dress a password-only sign-in up as one that
+            # passed that policy's MFA (RFC 6749 §4.1.3: the code was not issued here).
+            return None
         if row.used_at is not None:
             # RFC 6749 §4.1.2 / RFC 9700 §4.5: a reused code is refused and the tokens it
             # issued are revoked.

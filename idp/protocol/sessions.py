@@ -23,6 +23,10 @@ from idp.store.users import active_session, get_user_by_object_id
 _JOURNEYS = "journeys"
 
 
+class SessionEnded(Exception):
+    """A single-sign-on journey finished after the session it stood on had ended."""
+
+
 def current_session() -> tuple[BrowserSession, User] | None:
     sid = session.get("sid")
     if not sid:
@@ -46,9 +50,12 @@ def start_session(authentication: Authentication) -> tuple[BrowserSession, User]
         # Single sign-on: nobody signed in anew, so the session stays; a second factor
         # passed on the way is added to what it records.
         row = active_session(authentication.session_sid, now)
-        if row is not None and row.user_id == user.id and session.get("sid") == row.sid:
-            row.amr = list(dict.fromkeys([*(row.amr or []), *authentication.amr]))
-            return row, user
+        if row is None or row.user_id != user.id or session.get("sid") != row.sid:
+            # The session this journey began with has ended (signed out everywhere, a
+            # password reset, its lifetime): a page left open must not revive it.
+            raise SessionEnded(authentication.session_sid)
+        row.amr = list(dict.fromkeys([*(row.amr or []), *authentication.amr]))
+        return row, user
     journeys = session.get(_JOURNEYS, [])
     session.clear()
     row = BrowserSession(

@@ -296,7 +296,9 @@ class SavePassword(StepType):
             # Only a code sent to a local account can be verified here, so this is an
             # account deleted a moment ago.
             raise MissingStep(f"step {self.step_id}: {email} has no local account any more")
-        updates = {keys.PASSWORD_HASH: None, keys.USER_OBJECT_ID: object_id}
+        # Saving signed everyone out, this browser's old session too; finishing makes a
+        # new one.
+        updates = {keys.PASSWORD_HASH: None, keys.USER_OBJECT_ID: object_id, keys.SESSION_SID: None}
         if context.get(keys.USER_OBJECT_ID) != object_id:
             updates.update(_SIGNED_IN_LOCALLY)
         return StepOk(updates)
@@ -332,7 +334,7 @@ class ChangeEmail(StepType):
             raise MissingStep(f"step {self.step_id} needs a signed-in person and a proven email")
         if not services.change_email(object_id, email):
             raise MissingStep(f"step {self.step_id}: {email} was taken a moment ago")
-        return StepOk({keys.claim("email"): email})
+        return StepOk({keys.claim("email"): email, keys.SESSION_SID: None})
 
 
 def _send_activation(services: JourneyServices, reference: str) -> int | None:

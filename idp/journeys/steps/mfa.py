@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from idp.journeys import context as keys
-from idp.journeys.conditions import mfa_done
 from idp.journeys.context import N_
 from idp.journeys.results import Page, StepInvalid, StepOk, StepResult
 from idp.journeys.steps.base import (
@@ -388,7 +387,11 @@ class MultiFactor(CodeSteps):
         proven phone yet; otherwise anyone with the password could swap it for theirs."""
         if not settings["enrol_phone"] or not set(settings["methods"]) & set(_PHONE_METHODS):
             return False
-        return not services.mfa_status(context[keys.USER_OBJECT_ID]).get("phone")
+        if "pwd" not in context.get(keys.AMR, []):
+            return False  # proven only by a mailbox (a reset): that cannot add a phone
+        status = services.mfa_status(context[keys.USER_OBJECT_ID])
+        has_factor = status.get("phone") or status.get("app")
+        return not has_factor and not context.get(keys.claim("phone_number"))
 
     @classmethod
     def check_skip(cls, settings: dict[str, Any], skip_if: tuple[Any, ...]) -> str | None:
@@ -416,13 +419,16 @@ class MultiFactor(CodeSteps):
             return result
         if state.get("phase"):
             return self._again(context, state["phase"])
-        if not settings["every_sign_in"] and mfa_done(context, None):
-            return StepOk()  # this session passed a second factor already
+        allowed = {AMR[m] for m in settings["methods"]}
+        if not settings["every_sign_in"] and allowed & set(context.get(keys.AMR, [])):
+            return StepOk()  # this session passed one of this step's methods already
         available = self._available(context, settings, services)
         if not available:
-            if settings["enrol_phone"] and set(settings["methods"]) & set(_PHONE_METHODS):
+            if self._may_enrol(context, settings, services):
                 return self._again(context, "enrol")
-            raise RuntimeError(f"step {self.step_id}: the person has none of {settings['methods']}")
+            # Nothing to send a code to, and adding a phone now is not safe: say so and
+            # where to get help, rather than fail.
+            return self._again(context, "unavailable")
         return self._again(context, "choose")
 
     def submit(
@@ -447,6 +453,8 @@ class MultiFactor(CodeSteps):
             )
         if action == "another_way":
             return self._again(context, "choose", {keys.MFA_CODE: None, keys.MFA_PHONE: None})
+        if phase == "unavailable":
+            return self._again(context, "unavailable")
         may_enrol = self._may_enrol(context, settings, services)
         if action == "change_phone":
             if not may_enrol:
