@@ -67,8 +67,9 @@ class FakeServices:
         self.accounts[account.email] = account
         return account
 
-    def give_phone(self, account: Account, number: str = "+447759140004",
-                   kind: str = "mobile") -> Account:
+    def give_phone(
+        self, account: Account, number: str = "+447759140004", kind: str = "mobile"
+    ) -> Account:
         """An MFA phone proven earlier, as ``save_phone`` leaves it (without the audit)."""
         account.phone = {"number": number, "type": kind}
         account.claims.update(phone_number=number, phone_number_verified=True)
@@ -115,8 +116,12 @@ class FakeServices:
         self, email: str, password_hash: str, claims: dict[str, Any]
     ) -> tuple[str, bool]:
         reference = str(len(self.pending) + 1)
-        self.pending[reference] = {"email": email, "password_hash": password_hash,
-                                   "claims": dict(claims), "object_id": None}
+        self.pending[reference] = {
+            "email": email,
+            "password_hash": password_hash,
+            "claims": dict(claims),
+            "object_id": None,
+        }
         return reference, self._send_pending(reference)
 
     def resend_pending_signup(self, reference: str) -> bool:
@@ -144,8 +149,9 @@ class FakeServices:
     def follow_link(self, reference: str) -> str | None:
         """What following the activation link does: make the account (None if taken)."""
         pending = self.pending[reference]
-        object_id = self.create_local_account(pending["email"], pending["password_hash"],
-                                              pending["claims"])
+        object_id = self.create_local_account(
+            pending["email"], pending["password_hash"], pending["claims"]
+        )
         pending["object_id"] = object_id
         return object_id
 
@@ -198,9 +204,22 @@ class FakeServices:
         if account is None:
             return {}
         until = account.blocked_until
-        return {"phone": account.phone, "app": account.app_secret is not None,
-                "email": account.email, "recovery_codes": len(account.recovery),
-                "blocked_until": int(until.timestamp()) if until else None}
+        return {
+            "phone": account.phone,
+            "app": account.app_secret is not None,
+            "email": account.email,
+            "recovery_codes": len(account.recovery),
+            "blocked_until": int(until.timestamp()) if until else None,
+        }
+
+    def mfa_recent(self, object_id: str, seconds: int) -> dict[str, int]:
+        """Like the audit-log count, without the time window: since the last pass or block."""
+        events = [e for e, who in self.audited if who == object_id]
+        for i in range(len(events) - 1, -1, -1):
+            if events[i] in ("mfa.passed", "mfa.blocked"):
+                events = events[i + 1 :]
+                break
+        return {"sent": events.count("mfa.code_sent"), "wrong": events.count("mfa.code_wrong")}
 
     def send_sms(self, to: str, body: str, data: dict[str, Any]) -> None:
         if self.sms_down:

@@ -39,6 +39,7 @@ PRIVACY_CONSENT = "consent.privacy"
 ACTIVATION_REF = "activation.reference"
 ACTIVATION_EMAIL = "activation.email"
 ACTIVATION_SENT_AT = "activation.sent_at"
+ACTIVATION_SENDS = "activation.sends"
 
 # Multi-factor authentication: the code in flight ({"record", "method", "to"}), when the
 # last went and how many went, a phone being enrolled ({"number", "type"}), and an

@@ -21,7 +21,14 @@ from idp.mfa import recovery, totp
 from idp.runtime import Runtime
 from idp.security import audit
 from idp.security.digests import digest, new_secret
-from idp.store.models import Consent, MfaMethod, PendingSignup, RecoveryCode, User
+from idp.store.models import (
+    AuditEvent,
+    Consent,
+    MfaMethod,
+    PendingSignup,
+    RecoveryCode,
+    User,
+)
 from idp.store.users import (
     AccountExists,
     create_local_user,
@@ -36,6 +43,8 @@ log = logging.getLogger(__name__)
 #: Claims kept in User columns; every other claim lives in User.claims.
 _COLUMNS = ("given_name", "family_name", "phone_number")
 PRIVACY_DOCUMENT = "privacy"
+#: Wrong passwords an activation link takes in another browser before it stops working.
+LINK_PASSWORD_TRIES = 5
 
 SUBJECTS = {
     "verification_code": "Your verification code",
@@ -299,6 +308,32 @@ class SqlJourneyServices:
             "recovery_codes": left or 0,
         }
 
+    def mfa_recent(self, object_id: str, seconds: int) -> dict[str, int]:
+        """Codes sent and wrong codes for this account in the last ``seconds`` since its
+        last passed second factor or block, across every journey and instance: counted from the
+        audit log, which records each of them."""
+        since = self.now() - timedelta(seconds=seconds)
+        # A pass, or a block (which is its own penalty), starts the count again.
+        last_pass = db.session.scalar(
+            select(func.max(AuditEvent.occurred_at)).where(
+                AuditEvent.user_object_id == object_id,
+                AuditEvent.event_type.in_(("mfa.passed", "mfa.blocked")),
+            )
+        )
+        if last_pass is not None and last_pass > since:
+            since = last_pass
+        rows = db.session.execute(
+            select(AuditEvent.event_type, func.count())
+            .where(
+                AuditEvent.user_object_id == object_id,
+                AuditEvent.event_type.in_(("mfa.code_sent", "mfa.code_wrong")),
+                AuditEvent.occurred_at > since,
+            )
+            .group_by(AuditEvent.event_type)
+        ).all()
+        counts = dict(rows)
+        return {"sent": counts.get("mfa.code_sent", 0), "wrong": counts.get("mfa.code_wrong", 0)}
+
     def send_sms(self, to: str, body: str, data: dict[str, Any]) -> None:
         self.rt.sms.send_sms(TextMessage(to=to, body=body, kind="security_code", data=data))
 
@@ -496,6 +531,10 @@ def follow_activation_link(
     if row.expires_at <= now:
         return "expired"
     if password is not None and not hasher.verify(row.password_hash, password):
+        row.attempts = (row.attempts or 0) + 1
+        if row.attempts >= LINK_PASSWORD_TRIES:
+            row.used_at = now  # guessed at: the person signs up again or uses a resend
+        db.session.commit()
         return "wrong_password"
     object_id = _create_account(row.email, row.password_hash, dict(row.claims or {}), now)
     # The row may have been expired by the commit or rollback above.

@@ -356,6 +356,8 @@ class PendingSignup(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     #: The first row of this sign-up; resends share it, so the journey can find the account.
     first_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Wrong passwords given with this link in another browser; it stops working after 5.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class UsedAssertion(Base):

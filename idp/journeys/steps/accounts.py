@@ -153,6 +153,9 @@ class AwaitActivation(StepType):
         "resend_cooldown": Setting(
             int, 60, "Seconds before 'Resend activation email' may send again.", _positive
         ),
+        "max_sends": Setting(
+            int, 5, "Activation emails one sign-up may send, the first included.", _positive
+        ),
     }
 
     def page(
@@ -202,10 +205,21 @@ class AwaitActivation(StepType):
                         ).format(n=wait)
                     }
                 )
+            sends = int(context.get(keys.ACTIVATION_SENDS, 1))
+            if sends >= settings["max_sends"]:
+                return StepInvalid(
+                    {
+                        "resend": N_(
+                            "We have sent as many activation emails as we can for this "
+                            "sign-up. Use the newest one, or sign up again later"
+                        )
+                    }
+                )
             when = _send_activation(services, reference)
             if when is None:
                 return StepInvalid({"resend": NOT_SENT})
-            return StepInvalid({}, {"resent": True}, {keys.ACTIVATION_SENT_AT: when})
+            sent = {keys.ACTIVATION_SENT_AT: when, keys.ACTIVATION_SENDS: sends + 1}
+            return StepInvalid({}, {"resent": True}, sent)
         if action == "continue":
             return StepInvalid(
                 {
@@ -260,12 +274,10 @@ class SavePassword(StepType):
     """Saves the new password for the proven email address and signs the person in.
 
     Put ``find_local_account`` and an ``mfa`` step before it, so a mailbox alone cannot
-    change a password.
-
-    It also activates an account still waiting for its activation link: proving the email
-    by code is proof enough. (Lifting a password lockout joins it with the brute-force
-    defences.) Example (after ``verify_email_code`` with ``purpose =
-    "password_reset"`` and ``new_password``)::
+    change a password. Saving ends every other session and revokes every refresh token
+    of the account. (Lifting a password lockout joins it with the brute-force defences.)
+    Example (after ``verify_email_code`` with ``purpose = "password_reset"``,
+    ``find_local_account``, ``mfa`` and ``new_password``)::
 
         [[steps]]
         id = "save_password"

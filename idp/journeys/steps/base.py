@@ -110,6 +110,11 @@ class JourneyServices(Protocol):
         "blocked_until": epoch seconds or None, "recovery_codes": how many are left}."""
         ...
 
+    def mfa_recent(self, object_id: str, seconds: int) -> dict[str, int]:
+        """{"sent": codes sent, "wrong": wrong codes} for the account over the last
+        ``seconds``, across journeys, since its last passed second factor."""
+        ...
+
     def send_sms(self, to: str, body: str, data: dict[str, Any]) -> None:
         """Send a text message; raises ``MessageNotSent``."""
         ...

@@ -56,7 +56,16 @@ def _positive(value: int) -> str | None:
 
 def _code_settings() -> dict[str, Setting]:
     return {
-        "code_lifetime": Setting(int, 600, "Seconds a code can be used for.", _positive),
+        "code_lifetime": Setting(
+            int, 600, "Seconds a code sent by text or email can be used for.", _positive
+        ),
+        "call_code_lifetime": Setting(
+            int,
+            600,
+            "Seconds a code read out in a phone call can be used for: the call takes a "
+            "while to answer and to listen to twice.",
+            _positive,
+        ),
         "max_attempts": Setting(int, 5, "Wrong tries allowed for one code.", _positive),
         "resend_cooldown": Setting(
             int, 30, "Seconds before 'Send a new code' may send again.", _positive
@@ -133,15 +142,19 @@ class CodeSteps(StepType):
                 message = N_("Wait {n} seconds, then select 'Send a new code'").format(n=wait)
                 return self._again(context, "code", errors={"code": message})
         sends = int(context.get(keys.MFA_SENDS, 0))
-        if sends >= settings["max_sends"]:
+        object_id = context.get(keys.USER_OBJECT_ID)
+        recent = services.mfa_recent(object_id, settings["block_seconds"]) if object_id else {}
+        if sends >= settings["max_sends"] or recent.get("sent", 0) >= settings["max_sends"]:
+            # Per journey and per account: a new sign-in does not buy more codes.
             return self._block(context, settings, services, "too many codes sent")
-        code, record = new_code(now, settings["code_lifetime"])
+        lifetime = settings["call_code_lifetime" if method == "call" else "code_lifetime"]
+        code, record = new_code(now, lifetime)
         try:
             if method == "sms":
                 services.send_sms(
                     to,
                     N_("Your security code is {code}. It works for {minutes}.").format(
-                        code=code, minutes=_duration(settings["code_lifetime"])
+                        code=code, minutes=_duration(lifetime)
                     ),
                     {"code": code},
                 )
@@ -151,7 +164,7 @@ class CodeSteps(StepType):
                 services.send_email(
                     "security_code",
                     to,
-                    {"code": code, "minutes": _duration(settings["code_lifetime"])},
+                    {"code": code, "minutes": _duration(lifetime)},
                 )
         except MessageNotSent:
             services.audit("mfa.send_failed", context.get(keys.USER_OBJECT_ID), {"method": method})
@@ -192,6 +205,8 @@ class CodeSteps(StepType):
             context.get(keys.USER_OBJECT_ID),
             {"method": sent["method"], "verdict": verdict.value},
         )
+        if self._too_many_wrong(context, settings, services):
+            return None, self._block(context, settings, services, "too many wrong codes")
         if verdict is CodeCheck.TOO_MANY_ATTEMPTS or (
             verdict is CodeCheck.WRONG and record["attempts"] >= settings["max_attempts"]
         ):
@@ -205,6 +220,17 @@ class CodeSteps(StepType):
             {keys.MFA_CODE: {**sent, "record": record}},
             {"code": _CODE_PROBLEMS[verdict]},
         )
+
+    def _too_many_wrong(
+        self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
+    ) -> bool:
+        """Wrong codes add up across journeys: guessing stops at a few per window, however
+        many sign-ins it is spread over."""
+        object_id = context.get(keys.USER_OBJECT_ID)
+        if not object_id:
+            return False
+        recent = services.mfa_recent(object_id, settings["block_seconds"])
+        return recent["wrong"] >= 2 * settings["max_attempts"]
 
     def _code_values(
         self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
@@ -540,7 +566,7 @@ class MultiFactor(CodeSteps):
             return StepOk(with_form_state(context, self.step_id, {}, self._passed(context, "app")))
         services.audit("mfa.code_wrong", object_id, {"method": "app"})
         fails = int(self._state(context).get("app_fails", 0)) + 1
-        if fails >= settings["max_attempts"]:
+        if fails >= settings["max_attempts"] or self._too_many_wrong(context, settings, services):
             return self._block(context, settings, services, "too many wrong app codes")
         return self._again(
             context,
