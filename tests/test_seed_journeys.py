@@ -321,3 +321,19 @@ def test_an_expired_link_says_so_and_signing_up_again_works(
     later.press("Activate account")
     choose_and_pass(later, outbox, "sms")
     assert tokens_from(client, later, verifier)["claims"]["newUser"] is True
+
+
+def test_an_activation_link_stops_working_after_five_wrong_passwords(
+    client: Any, outbox: Path
+) -> None:
+    visitor, _ = start(client, BLUE_BADGE)
+    sign_up_for_blue_badge(visitor)
+    link = latest_email(outbox, JENNY, "activation")["data"]["link"]
+    guesser = Visitor(client.application.test_client()).open(link)
+    for _ in range(5):
+        guesser.press("Activate account", {"Password": "Guess-word-1234"})
+    assert guesser.heading() == "Activate your account"  # the page reads the same
+    guesser.open(link)
+    assert guesser.status == 410  # but the link is spent
+    visitor.press("Continue")
+    assert "not active yet" in visitor.errors()[0]
