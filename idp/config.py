@@ -189,6 +189,57 @@ SETTINGS: dict[str, Setting] = {
     "messaging.timeout": Setting(
         10, "Seconds to wait for Notify or Twilio before giving up on a message."
     ),
+    # -- federation (sign in with Google, Microsoft, Facebook or any OIDC provider) ------
+    "federation.google.client_id": Setting(
+        "", "Google OAuth client id; empty switches Google off whatever a policy lists."
+    ),
+    "federation.google.client_secret_env": Setting(
+        "IDP_GOOGLE_CLIENT_SECRET", "Environment variable holding Google's client secret."
+    ),
+    "federation.google.discovery_url": Setting(
+        "https://accounts.google.com/.well-known/openid-configuration",
+        "Google's OpenID discovery document (tests point it at a loopback provider).",
+    ),
+    "federation.microsoft.client_id": Setting(
+        "", "Microsoft Entra app (client) id; empty switches Microsoft off."
+    ),
+    "federation.microsoft.client_secret_env": Setting(
+        "IDP_MICROSOFT_CLIENT_SECRET", "Environment variable holding Microsoft's secret."
+    ),
+    "federation.microsoft.tenant": Setting(
+        "common",
+        "common (any work, school or personal Microsoft account; the issuer is checked "
+        "against each token's tid), organizations, consumers, or one tenant's id.",
+    ),
+    "federation.microsoft.discovery_url": Setting(
+        "https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration",
+        "Microsoft's discovery document; {tenant} is replaced by federation.microsoft.tenant.",
+    ),
+    "federation.facebook.client_id": Setting(
+        "", "Facebook app id; empty switches Facebook off."
+    ),
+    "federation.facebook.client_secret_env": Setting(
+        "IDP_FACEBOOK_CLIENT_SECRET", "Environment variable holding the Facebook app secret."
+    ),
+    "federation.facebook.authorize_url": Setting(
+        "https://www.facebook.com/v19.0/dialog/oauth", "Facebook's OAuth dialog."
+    ),
+    "federation.facebook.token_url": Setting(
+        "https://graph.facebook.com/v19.0/oauth/access_token", "Facebook's token endpoint."
+    ),
+    "federation.facebook.graph_url": Setting(
+        "https://graph.facebook.com/v19.0/me",
+        "Facebook's Graph /me endpoint, asked for id, name, first_name, last_name, email.",
+    ),
+    "federation.oidc.name": Setting(
+        "", "A further OpenID provider's name as buttons show it; empty switches it off."
+    ),
+    "federation.oidc.client_id": Setting("", "That provider's client id."),
+    "federation.oidc.client_secret_env": Setting(
+        "IDP_OIDC_CLIENT_SECRET", "Environment variable holding that provider's secret."
+    ),
+    "federation.oidc.discovery_url": Setting("", "That provider's discovery document."),
+    "federation.timeout": Setting(10, "Seconds to wait for a provider before giving up."),
     # -- addresses -----------------------------------------------------------------
     "address.provider": Setting(
         "csv",

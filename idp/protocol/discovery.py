@@ -14,6 +14,7 @@ CLAIMS_SUPPORTED = [
     "sub",
     "oid",
     "iss",
+    "tid",
     "aud",
     "exp",
     "iat",

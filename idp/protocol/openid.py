@@ -73,6 +73,9 @@ class GatehouseIDToken(OpenIDCode):
         if family.sid:
             claims["sid"] = family.sid
         claims.update(route_claims(family.route, family.policy_id, bool(code and code.new_user)))
+        # The tenant, as Entra ID and B2C tokens carry it (a relying party on the
+        # multi-tenant form checks the issuer against it).
+        claims["tid"] = rt.settings["tenant.id"]
         policy = rt.policies.get(family.policy_id)
         if policy is not None and request.user is not None:
             claims.update(policy_claims(request.user, policy.claims))
