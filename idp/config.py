@@ -365,7 +365,7 @@ def example_config() -> str:
     ]
     section = None
     for key, setting in SETTINGS.items():
-        table, name = key.split(".", 1)
+        table, name = key.rsplit(".", 1)  # [federation.google] client_id = ...
         if table != section:
             lines += ["", f"[{table}]"]
             section = table

@@ -990,11 +990,16 @@ def _uncommented(example: str) -> dict[str, Any]:
             lines.append(line)
         elif assignment := re.match(r"^# (\w+ = .*)$", line):
             lines.append(assignment.group(1))
-    flat: dict[str, Any] = {}
-    for table, values in tomllib.loads("\n".join(lines)).items():
-        for name, value in values.items():
-            flat[f"{table}.{name}"] = value
-    return flat
+    def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        flat: dict[str, Any] = {}
+        for name, value in data.items():
+            if isinstance(value, dict):
+                flat.update(flatten(value, f"{prefix}{name}."))
+            else:
+                flat[f"{prefix}{name}"] = value
+        return flat
+
+    return flatten(tomllib.loads("\n".join(lines)))
 
 
 def test_example_config_prints_every_setting_with_its_default_and_variable() -> None:
