@@ -112,6 +112,7 @@ def create_app(
     app.extensions["idp.clock"] = clock
 
     from idp import dev_views
+    from idp.federation import Federation
     from idp.journeys import views as journey_views
     from idp.protocol import views as protocol_views
     from idp.protocol.authorize import finish_authorization
@@ -122,6 +123,7 @@ def create_app(
     app.extensions["idp.server"] = server
     app.extensions["idp.finish"] = finish_authorization
     protocol_views.init_app(app)
+    Federation.from_settings(app, settings)
     app.register_blueprint(journey_views.bp)
     dev_views.init_app(app)
     init_headers(app)

@@ -52,6 +52,8 @@ class FakeServices:
         self.calls: list[tuple[str, str]] = []
         self.audited: list[tuple[str, str | None]] = []
         self.email_down = self.sms_down = self.voice_down = False
+        self.providers: list[tuple[str, str]] = []
+        self.federated: dict[tuple[str, str], Account] = {}
 
     # helpers for tests
     def add(
@@ -80,7 +82,8 @@ class FakeServices:
         return matching[-1]
 
     def by_id(self, object_id: str) -> Account:
-        return next(a for a in self.accounts.values() if a.object_id == object_id)
+        everyone = [*self.accounts.values(), *self.federated.values()]
+        return next(a for a in everyone if a.object_id == object_id)
 
     # JourneyServices
     def now(self) -> datetime:
@@ -275,6 +278,24 @@ class FakeServices:
 
     def audit(self, event: str, object_id: str | None, details: dict[str, Any]) -> None:
         self.audited.append((event, object_id))
+
+    # upstream providers
+    def federation_providers(self) -> list[tuple[str, str]]:
+        return list(self.providers)
+
+    def federated_account(self, issuer: str, subject: str) -> str | None:
+        account = self.federated.get((issuer, subject))
+        return account.object_id if account else None
+
+    def create_federated_account(self, upstream: dict[str, Any], keep_email: bool) -> str:
+        email = upstream.get("email") if keep_email else None
+        account = Account(email or f"{upstream['subject']}@{upstream['provider']}.invalid", "",
+                          {"given_name": upstream.get("given_name")}, True)
+        account.route = upstream["provider"]
+        self.federated[(upstream["issuer"], upstream["subject"])] = account
+        if email:
+            self.accounts[account.email] = account
+        return account.object_id
 
     def find_addresses(self, postcode: str) -> list[dict[str, str]]:
         if self.address_service_down:

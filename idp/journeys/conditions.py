@@ -17,7 +17,7 @@ from idp.journeys import context as keys
 Condition = Callable[[dict[str, Any], str | None], bool]
 
 #: The links a sign-in page offers; ``chose:`` tests which one the person followed.
-CHOICES = ("sign_up", "password_reset")
+CHOICES = ("sign_up", "password_reset", "federate")
 
 #: ``amr`` values that mean a second factor was passed (RFC 8176 and B2C's practice).
 SECOND_FACTORS = frozenset({"mfa", "sms", "tel", "otp", "email"})

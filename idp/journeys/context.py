@@ -52,6 +52,14 @@ MFA_PHONE = "mfa.phone"
 MFA_APP_SECRET = "mfa.app_secret"
 MFA_RECOVERY_CODES = "mfa.recovery_codes"
 
+# Signing in with an upstream provider: which one, what came back (an UpstreamIdentity
+# as a dict) or why it failed ({"reason", "message"}), and the route this browser used
+# last (from its cookie: "local" or a provider, never an email).
+FEDERATION_PROVIDER = "federation.provider"
+FEDERATION_RESULT = "federation.result"
+FEDERATION_ERROR = "federation.error"
+LAST_ROUTE = "request.last_route"
+
 # A step's form-in-progress state (address lookup results, manual entry) by step id.
 FORM_STATE = "form.state"
 

@@ -16,7 +16,15 @@ from typing import Any
 from idp.journeys import context as keys
 from idp.journeys.conditions import skips
 from idp.journeys.policy import Policy, StepSpec
-from idp.journeys.results import Authentication, Completed, Page, StepInvalid, StepResult
+from idp.journeys.results import (
+    Authentication,
+    Completed,
+    Leave,
+    Page,
+    StepInvalid,
+    StepLeave,
+    StepResult,
+)
 from idp.journeys.steps import STEP_TYPES
 from idp.journeys.steps.base import JourneyServices
 
@@ -47,7 +55,7 @@ class Executor:
             progress.step_index += 1
         return None
 
-    def show(self, progress: JourneyProgress, auth_time: int) -> Page | Completed:
+    def show(self, progress: JourneyProgress, auth_time: int) -> Page | Completed | Leave:
         for _ in range(_MAX_AUTOMATIC):
             step = self._current(progress)
             if step is None:
@@ -63,7 +71,7 @@ class Executor:
 
     def submit(
         self, progress: JourneyProgress, step_id: str, form: dict[str, str], auth_time: int
-    ) -> Page | Completed:
+    ) -> Page | Completed | Leave:
         step = self._current(progress)
         if step is None:
             return self._complete(progress, auth_time)
@@ -75,11 +83,16 @@ class Executor:
         page = self._apply(progress, step, result)
         return page if page is not None else self.show(progress, auth_time)
 
-    def _apply(self, progress: JourneyProgress, step: StepSpec, result: StepResult) -> Page | None:
-        """Record a step's report; the page to show again, or None to move on."""
+    def _apply(
+        self, progress: JourneyProgress, step: StepSpec, result: StepResult
+    ) -> Page | Leave | None:
+        """Record a step's report; the page to show again, where to leave for, or None to
+        move on."""
         context = progress.context
         signed_in_before = context.get(keys.USER_OBJECT_ID)
         context.update(result.updates)
+        if isinstance(result, StepLeave):
+            return Leave(result.provider)
         if isinstance(result, StepInvalid):
             step_type = STEP_TYPES[step.type](step.id)
             page = step_type.page(step.id, context, step.settings, self.services)
@@ -116,6 +129,11 @@ class Executor:
                 auth_time=int(context.get(keys.AUTH_TIME) or auth_time),
                 new_user=bool(context.get(keys.NEW_USER)),
                 session_sid=context.get(keys.SESSION_SID),
+                sign_in_route=(
+                    "local"
+                    if context.get(keys.ROUTE, "local") == "local"
+                    else context.get(keys.FEDERATION_PROVIDER)
+                ),
             )
         )
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, current_app, redirect, url_for
+from flask import Response, current_app, redirect, request, url_for
 
 from idp.clock import timestamp
 from idp.extensions import db
 from idp.journeys import context as keys
 from idp.journeys.executor import Executor, JourneyProgress
-from idp.journeys.results import Authentication, Completed, Page
+from idp.journeys.results import Authentication, Completed
 from idp.journeys.services import SqlJourneyServices
 from idp.protocol.sessions import remember_journey
 from idp.runtime import runtime
@@ -48,6 +48,9 @@ def start_journey(
     context: dict[str, Any] = {}
     if hints.get("login_hint"):
         context[keys.LOGIN_HINT] = hints["login_hint"]
+    last_route = request.cookies.get("gatehouse_last_route", "")
+    if last_route in ("local", "microsoft", "google", "facebook", "oidc"):
+        context[keys.LAST_ROUTE] = last_route
     journey_id = new_secret(24)
     signed_in: Authentication | None = hints.get("signed_in")
     if signed_in is not None:
@@ -76,7 +79,7 @@ def start_journey(
     progress = JourneyProgress(0, dict(context))
     services = SqlJourneyServices(rt, policy, journey_id)
     outcome = Executor(policy, services).show(progress, timestamp(now))
-    if isinstance(outcome, Page) and not interactive:
+    if not isinstance(outcome, Completed) and not interactive:
         db.session.rollback()
         return None
     state.step_index = progress.step_index

@@ -46,7 +46,16 @@ class StepInvalid:
     updates: dict[str, Any] = field(default_factory=dict)
 
 
-StepResult = StepOk | StepInvalid
+@dataclass(frozen=True)
+class StepLeave:
+    """The person leaves for an upstream identity provider (``provider``); the journey
+    waits where it is and carries on when they come back."""
+
+    provider: str
+    updates: dict[str, Any] = field(default_factory=dict)
+
+
+StepResult = StepOk | StepInvalid | StepLeave
 
 
 @dataclass(frozen=True)
@@ -60,8 +69,17 @@ class Authentication:
     new_user: bool = False
     #: The browser session this came from, when nobody signed in anew (single sign-on).
     session_sid: str | None = None
+    #: How the person signed in, for the "Last used" mark: "local" or a provider's name.
+    sign_in_route: str | None = None
 
 
 @dataclass(frozen=True)
 class Completed:
     authentication: Authentication
+
+
+@dataclass(frozen=True)
+class Leave:
+    """What the executor reports for StepLeave: send the browser to this provider."""
+
+    provider: str

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +24,7 @@ from idp.security.digests import digest, new_secret
 from idp.store.models import (
     AuditEvent,
     Consent,
+    Identity,
     MfaMethod,
     PendingSignup,
     RecoveryCode,
@@ -441,6 +442,55 @@ class SqlJourneyServices:
         # would release the journey's row lock while its attempt counts are unsaved.
         audit.record(event, user_object_id=object_id, details=details)
         db.session.flush()
+
+    # -- upstream providers --------------------------------------------------------------
+    def federation_providers(self) -> list[tuple[str, str]]:
+        federation = current_app.extensions.get("idp.federation")
+        return list(federation.providers()) if federation is not None else []
+
+    def federated_account(self, issuer: str, subject: str) -> str | None:
+        identity = db.session.scalar(
+            select(Identity).where(Identity.issuer == issuer, Identity.subject == subject)
+        )
+        if identity is None:
+            return None
+        identity.last_used_at = self.now()
+        return identity.user.object_id if identity.user.enabled else None
+
+    def create_federated_account(self, upstream: dict[str, Any], keep_email: bool) -> str:
+        now = self.now()
+        email = normalise_email(upstream["email"]) if upstream.get("email") else None
+        user = User(
+            email=email if keep_email else None,
+            email_verified=bool(upstream.get("email_verified")) and keep_email,
+            given_name=upstream.get("given_name"),
+            family_name=upstream.get("family_name"),
+            claims={},
+            created_at=now,
+            updated_at=now,
+        )
+        user.identities.append(
+            Identity(
+                route=upstream["provider"],
+                issuer=upstream["issuer"],
+                subject=upstream["subject"],
+                created_at=now,
+                last_used_at=now,
+            )
+        )
+        db.session.add(user)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # The same upstream identity made its account a moment ago: use that one.
+            db.session.rollback()
+            existing = self.federated_account(upstream["issuer"], upstream["subject"])
+            if existing is None:
+                raise
+            return existing
+        audit.record("account.created", user=user, details={"route": upstream["provider"]})
+        db.session.commit()
+        return user.object_id
 
     def find_addresses(self, postcode: str) -> list[dict[str, str]]:
         return [asdict(address) for address in self.rt.addresses.find(postcode)]

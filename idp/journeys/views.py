@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import asdict
+
 from flask import (
     Blueprint,
     Response,
@@ -10,20 +13,26 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from sqlalchemy import select
 
 from idp.clock import timestamp
 from idp.extensions import db
+from idp.federation import FederationFailure
+from idp.journeys import context as keys
 from idp.journeys.executor import Executor, JourneyProgress
-from idp.journeys.results import Completed, Page
+from idp.journeys.results import Completed, Leave, Page
 from idp.journeys.services import SqlJourneyServices, find_pending_signup, follow_activation_link
 from idp.protocol.sessions import SessionEnded, owns_journey
 from idp.runtime import runtime
+from idp.security import audit
 from idp.store.models import JourneyState
 
+log = logging.getLogger(__name__)
 bp = Blueprint("journeys", __name__)
+_FEDERATING = "federating"
 
 
 def _find(journey_id: str, lock: bool = False) -> JourneyState | None:
@@ -53,12 +62,36 @@ def _load(journey_id: str) -> JourneyState:
     return state
 
 
-def _respond(state: JourneyState, outcome: Page | Completed) -> Response:
+def _respond(state: JourneyState, outcome: Page | Completed | Leave) -> Response:
+    if isinstance(outcome, Leave):
+        # Off to the provider; its answer comes back to /federation/<name>/callback.
+        session[_FEDERATING] = state.journey_id
+        db.session.commit()
+        federation = current_app.extensions["idp.federation"]
+        base = runtime().settings["server.base_url"]
+        try:
+            response: Response = federation.begin(
+                outcome.provider, f"{base}/federation/{outcome.provider}/callback"
+            )
+        except FederationFailure as failure:
+            # Could not even start (the provider's metadata is out of reach): the step
+            # shows why, with the way back to the sign-in page.
+            log.warning("federation with %s did not start: %s", outcome.provider, failure.detail)
+            audit.record(
+                "federation.failed",
+                details={"provider": outcome.provider, "reason": failure.reason},
+            )
+            context = dict(state.context)
+            context[keys.FEDERATION_ERROR] = {"reason": failure.reason, "message": failure.message}
+            state.context = context
+            db.session.commit()
+            return redirect(url_for("journeys.page", journey_id=state.journey_id), 303)
+        return response
     if isinstance(outcome, Completed):
         state.completed_at = runtime().clock.now()
         finish = current_app.extensions["idp.finish"]
         try:
-            response: Response = finish(state.authorization_request, outcome.authentication)
+            response = finish(state.authorization_request, outcome.authentication)
         except SessionEnded:
             db.session.commit()
             return Response(render_template("journey_expired.html"), 410)
@@ -157,3 +190,31 @@ def activation(token: str) -> Response:
         return redirect(url_for("journeys.page", journey_id=journey.journey_id), 303)
     status = {"activated": 200, "exists": 200}.get(outcome, 410)
     return Response(render_template("activate.html", outcome=outcome, errors={}), status)
+
+
+@bp.get("/federation/<name>/callback")
+def federation_callback(name: str) -> Response:
+    """The provider sends the person back here: what it says goes into the journey that
+    sent them, which carries on (or says what went wrong, with a way back)."""
+    journey_id = session.get(_FEDERATING)
+    state = _find(journey_id, lock=True) if journey_id else None
+    if state is None or not owns_journey(state.journey_id) or not _live(state):
+        return Response(render_template("journey_expired.html"), 410)
+    context = dict(state.context)
+    if context.get(keys.FEDERATION_PROVIDER) != name:
+        abort(404)
+    federation = current_app.extensions["idp.federation"]
+    try:
+        upstream = federation.finish(name)
+    except FederationFailure as failure:
+        log.warning("federation with %s failed (%s): %s", name, failure.reason, failure.detail)
+        audit.record("federation.failed", details={"provider": name, "reason": failure.reason})
+        context[keys.FEDERATION_ERROR] = {"reason": failure.reason, "message": failure.message}
+    else:
+        context[keys.FEDERATION_RESULT] = {
+            k: v for k, v in asdict(upstream).items() if k != "tokens" and v is not None
+        }
+    state.context = context
+    session.pop(_FEDERATING, None)
+    db.session.commit()
+    return redirect(url_for("journeys.page", journey_id=state.journey_id), 303)

@@ -242,6 +242,9 @@ def issue_code(grant: Any, user: Any, sid: str, authentication: Authentication) 
     return to_client(response, mode, g.authority.issuer)
 
 
+LAST_ROUTE_COOKIE = "gatehouse_last_route"
+
+
 def finish_authorization(saved: dict[str, Any], authentication: Any) -> Response:
     """The journey is done: start the browser session and answer the saved request."""
     server = current_app.extensions["idp.server"]
@@ -252,4 +255,16 @@ def finish_authorization(saved: dict[str, Any], authentication: Any) -> Response
         grant = server.get_authorization_grant(oauth_request)
     except OAuth2Error as error:  # pragma: no cover - validated when the journey began
         return error_page(error)
-    return issue_code(grant, user, session_row.sid, authentication)
+    response = issue_code(grant, user, session_row.sid, authentication)
+    if authentication.sign_in_route and not authentication.session_sid:
+        # The way this browser signed in, so the sign-in page can mark it "Last used" next
+        # time (issue 5): the route only, never who.
+        response.set_cookie(
+            LAST_ROUTE_COOKIE,
+            authentication.sign_in_route,
+            max_age=400 * 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response

@@ -6,7 +6,16 @@ Each step type is a class registered under its policy name; a policy file names 
 
 from __future__ import annotations
 
-from idp.journeys.steps import accounts, email_code, forms, mfa, signin
+from idp.journeys.steps import accounts, email_code, federation, forms, mfa, signin
 from idp.journeys.steps.base import STEP_TYPES, StepType
 
-__all__ = ["STEP_TYPES", "StepType", "accounts", "email_code", "forms", "mfa", "signin"]
+__all__ = [
+    "STEP_TYPES",
+    "StepType",
+    "accounts",
+    "email_code",
+    "federation",
+    "forms",
+    "mfa",
+    "signin",
+]

@@ -147,6 +147,19 @@ class JourneyServices(Protocol):
 
     def audit(self, event: str, object_id: str | None, details: dict[str, Any]) -> None: ...
 
+    # -- upstream providers (steps/federation.py) --------------------------------------
+    def federation_providers(self) -> list[tuple[str, str]]:
+        """(name, label) of the providers this deployment has switched on."""
+        ...
+
+    def federated_account(self, issuer: str, subject: str) -> str | None:
+        """The object id of the account this (issuer, subject) created, if any."""
+        ...
+
+    def create_federated_account(self, upstream: dict[str, Any], keep_email: bool) -> str:
+        """Create the account an upstream identity enters from now on."""
+        ...
+
     def find_addresses(self, postcode: str) -> list[dict[str, str]]:
         """Addresses at a normalised postcode as dicts of Address fields; raises
         ``AddressLookupError`` when the lookup service fails."""

@@ -18,13 +18,26 @@ _WRONG_CREDENTIALS = N_(
 )
 
 
+PROVIDERS = ("microsoft", "google", "facebook", "oidc")
+
+
+def _providers(value: list[Any]) -> str | None:
+    unknown = [p for p in value if p not in PROVIDERS]
+    return (
+        f"has unknown provider {unknown[0]!r}; known: {', '.join(PROVIDERS)}" if unknown else None
+    )
+
+
 @register
 class LocalSignInPage(StepType):
     """Signs a person in with their email address and password.
 
-    Wrong credentials get one answer that does not say which was wrong, so the page never
-    reveals whether an email is registered. Someone already signed in (the browser's
-    session, for single sign-on) passes straight through. ``sign_up`` shows "Sign up now" and
+    ``providers`` adds "Sign in with Microsoft", "Sign in with Google" and so on (the
+    ``federated_sign_in`` step takes it from there); the button of the way this browser
+    signed in last is marked "Last used". Wrong credentials get one answer that does not
+    say which was wrong, so the page never reveals whether an email is registered.
+    Someone already signed in (the browser's session, for single sign-on) passes straight
+    through. ``sign_up`` shows "Sign up now" and
     ``password_reset`` shows "Forgot your password?"; each records the person's choice,
     which later steps test with ``chose:sign_up`` or ``chose:password_reset``. Example::
 
@@ -48,6 +61,13 @@ class LocalSignInPage(StepType):
         "password_reset": Setting(
             bool, False, "Offer 'Forgot your password?' (chose:password_reset)."
         ),
+        "providers": Setting(
+            list,
+            [],
+            "Upstream providers to offer as buttons (chose:federate): microsoft, google, "
+            "facebook, oidc. One the deployment has not configured is not shown.",
+            _providers,
+        ),
     }
 
     def arrive(
@@ -65,7 +85,13 @@ class LocalSignInPage(StepType):
         services: JourneyServices,
     ) -> Page:
         email = context.get(keys.SIGNIN_EMAIL) or context.get(keys.LOGIN_HINT) or ""
-        return Page(step_id, self.template, values={"email": email}, settings=settings)
+        offered = [
+            {"name": name, "label": label}
+            for name, label in services.federation_providers()
+            if name in settings["providers"]
+        ]
+        values = {"email": email, "providers": offered, "last_route": context.get(keys.LAST_ROUTE)}
+        return Page(step_id, self.template, values=values, settings=settings)
 
     def submit(
         self,
@@ -75,6 +101,18 @@ class LocalSignInPage(StepType):
         services: JourneyServices,
     ) -> StepResult:
         action = form.get("action", "")
+        provider = action.removeprefix("federate:")
+        offered = provider in settings["providers"]
+        switched_on = offered and provider in dict(services.federation_providers())
+        if action.startswith("federate:") and switched_on:
+            return StepOk(
+                {
+                    keys.CHOICE: "federate",
+                    keys.FEDERATION_PROVIDER: provider,
+                    keys.FEDERATION_RESULT: None,
+                    keys.FEDERATION_ERROR: None,
+                }
+            )
         if action in CHOICES and settings.get(action):
             email = form.get("email", "").strip()
             return StepOk({keys.CHOICE: action, keys.SIGNIN_EMAIL: email})
