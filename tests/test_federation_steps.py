@@ -30,8 +30,9 @@ def parent_with_providers() -> Journey:
     return Journey(shipped(PARENT), services)
 
 
-def back_from(journey: Journey, upstream: dict[str, Any] | None = None,
-              error: dict[str, str] | None = None) -> Page | Completed | Leave:
+def back_from(
+    journey: Journey, upstream: dict[str, Any] | None = None, error: dict[str, str] | None = None
+) -> Page | Completed | Leave:
     """What the callback view does: put the provider's answer in, show the journey again."""
     if upstream is not None:
         journey.progress.context[keys.FEDERATION_RESULT] = upstream
@@ -110,8 +111,12 @@ def test_a_google_identity_with_a_facebook_accounts_email_is_told_to_use_faceboo
 
 def test_a_policy_may_opt_into_separate_accounts_as_b2c_does():
     policy = shipped(PARENT)
-    steps = [s if s.id != "federate" else type(s)(s.id, s.order, s.type,
-             {**s.settings, "separate_accounts": True}, s.skip_if) for s in policy.steps]
+    steps = [
+        s
+        if s.id != "federate"
+        else type(s)(s.id, s.order, s.type, {**s.settings, "separate_accounts": True}, s.skip_if)
+        for s in policy.steps
+    ]
     services = FakeServices()
     services.providers = [("google", "Google")]
     services.add(GOOGLE["email"])
@@ -125,8 +130,9 @@ def test_a_policy_may_opt_into_separate_accounts_as_b2c_does():
 def test_a_failure_at_the_provider_says_so_and_goes_back_to_the_sign_in_page():
     journey = parent_with_providers()
     journey.press("federate:google")
-    page = back_from(journey, error={"reason": "cancelled",
-                                     "message": "You cancelled signing in with Google."})
+    page = back_from(
+        journey, error={"reason": "cancelled", "message": "You cancelled signing in with Google."}
+    )
     assert page.values["phase"] == "failed"
     assert page.values["message"] == "You cancelled signing in with Google."
     journey.press("back")
