@@ -226,3 +226,14 @@ def test_a_forged_id_token_is_refused(
         assert visitor.heading() == "We could not sign you in"
         with app.app_context():
             assert db.session.query(User).count() == 0
+
+
+def test_a_callback_with_the_wrong_state_is_refused_with_a_way_back(portal: Any) -> None:
+    visitor, _ = start(portal, PARENT)
+    visitor.press("Sign in with Google")  # now at the provider; the browser comes back forged
+    visitor.open(f"{upstreams.DOWNSTREAM}/federation/google/callback?code=stolen&state=forged")
+    assert visitor.heading() == "We could not sign you in"
+    assert "Back to sign in" in visitor.buttons()
+    with portal.application.app_context():
+        failed = db.session.query(AuditEvent).filter_by(event_type="federation.failed").one()
+        assert failed.details == {"provider": "google", "reason": "state"}
