@@ -215,9 +215,7 @@ SETTINGS: dict[str, Setting] = {
         "https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration",
         "Microsoft's discovery document; {tenant} is replaced by federation.microsoft.tenant.",
     ),
-    "federation.facebook.client_id": Setting(
-        "", "Facebook app id; empty switches Facebook off."
-    ),
+    "federation.facebook.client_id": Setting("", "Facebook app id; empty switches Facebook off."),
     "federation.facebook.client_secret_env": Setting(
         "IDP_FACEBOOK_CLIENT_SECRET", "Environment variable holding the Facebook app secret."
     ),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Development server: migrate the dev database, sync the client registrations,
-# then serve on http://127.0.0.1:5000 (normally via `make run`).
+# Development (normally via `make run`): migrate the dev database, sync the client
+# registrations, then serve Gatehouse on http://127.0.0.1:5000 and the example portal
+# (examples/portal: the Parent Portal and the Blue Badge portal) on http://127.0.0.1:5001.
+# Stopping either way (Ctrl-C, a kill, Gatehouse exiting) stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,24 @@ if [ -n "${GATEHOUSE_DEMO_USER:-1}" ]; then
         --email demo@example.com --given-name Jenny --family-name Hinsen 2>/dev/null \
         && echo "Demo account: demo@example.com / Demo-password-2026" || true
 fi
+
+# Gatehouse and the example portal (its footer linking Gatehouse's outbox page) run as
+# background jobs of this shell, which waits for Gatehouse. Ctrl-C, a kill or Gatehouse
+# stopping ends the script, and the EXIT trap then stops whichever is still running.
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+PORTAL_GATEHOUSE_OUTBOX_URL=http://127.0.0.1:5000/dev/outbox \
+    .venv/bin/python -m examples.portal --host 127.0.0.1 --port 5001 &
+pids+=($!)
+"${idp[@]}" serve --dev --host 127.0.0.1 --port 5000 &
+gatehouse=$!
+pids+=("$gatehouse")
+
 echo "Gatehouse on http://127.0.0.1:5000 — try http://127.0.0.1:5000/.well-known/openid-configuration"
-echo "Emails (codes, activation links) go to instance/outbox-dev.jsonl"
-exec "${idp[@]}" serve --dev --host 127.0.0.1 --port 5000
+echo "Example portal on http://127.0.0.1:5001 — the Parent Portal (/parent/) and the Blue Badge portal (/bluebadge/)"
+echo "Emails, texts and calls (codes, activation links) are listed on the outbox page at"
+echo "http://127.0.0.1:5000/dev/outbox (also in instance/outbox-dev.jsonl). Ctrl-C stops both."
+wait "$gatehouse"

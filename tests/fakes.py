@@ -9,7 +9,7 @@ from typing import Any
 from idp.address import Address, AddressLookupError, CsvAddressProvider
 from idp.clock import FrozenClock
 from idp.config import PROJECT_ROOT
-from idp.journeys.steps.base import SignInResult
+from idp.journeys.steps.base import IdentityTaken, SignInResult
 from idp.messaging import EmailNotSent, MessageNotSent
 from idp.security.password_rules import PasswordRules
 
@@ -283,14 +283,24 @@ class FakeServices:
     def federation_providers(self) -> list[tuple[str, str]]:
         return list(self.providers)
 
-    def federated_account(self, issuer: str, subject: str) -> str | None:
+    def federated_account(
+        self, provider: str, issuer: str, subject: str
+    ) -> tuple[str | None, bool]:
         account = self.federated.get((issuer, subject))
-        return account.object_id if account else None
+        if account is None or account.route != provider:
+            return None, False
+        return account.object_id, account.active
 
     def create_federated_account(self, upstream: dict[str, Any], keep_email: bool) -> str:
+        if (upstream["issuer"], upstream["subject"]) in self.federated:
+            raise IdentityTaken(upstream["issuer"])  # the unique (issuer, subject)
         email = upstream.get("email") if keep_email else None
-        account = Account(email or f"{upstream['subject']}@{upstream['provider']}.invalid", "",
-                          {"given_name": upstream.get("given_name")}, True)
+        account = Account(
+            email or f"{upstream['subject']}@{upstream['provider']}.invalid",
+            "",
+            {"given_name": upstream.get("given_name")},
+            True,
+        )
         account.route = upstream["provider"]
         self.federated[(upstream["issuer"], upstream["subject"])] = account
         if email:

@@ -237,3 +237,12 @@ def test_a_callback_with_the_wrong_state_is_refused_with_a_way_back(portal: Any)
     with portal.application.app_context():
         failed = db.session.query(AuditEvent).filter_by(event_type="federation.failed").one()
         assert failed.details == {"provider": "google", "reason": "state"}
+
+
+def test_an_error_answer_without_this_browsers_state_is_refused(portal: Any) -> None:
+    visitor, _ = start(portal, PARENT)
+    visitor.press("Sign in with Google")
+    visitor.open(f"{upstreams.DOWNSTREAM}/federation/google/callback?error=access_denied")
+    with portal.application.app_context():
+        failed = db.session.query(AuditEvent).filter_by(event_type="federation.failed").one()
+        assert failed.details["reason"] == "state"  # not someone's "cancel"

@@ -145,3 +145,59 @@ def test_the_sign_in_page_marks_the_route_used_last():
     executor = Executor(shipped(PARENT), services)
     page = executor.show(JourneyProgress(0, {keys.LAST_ROUTE: "google"}), 0)
     assert isinstance(page, Page) and page.values["last_route"] == "google"
+
+
+def test_an_email_the_provider_does_not_vouch_for_is_neither_looked_up_nor_kept():
+    journey = parent_with_providers()
+    journey.services.add(GOOGLE["email"])  # someone's local account
+    journey.press("federate:microsoft")
+    unverified = {
+        **GOOGLE,
+        "provider": "microsoft",
+        "idp": "https://tenant.example/v2.0",
+        "issuer": "https://tenant.example/v2.0",
+        "email_verified": False,
+    }
+    back_from(journey, unverified)
+    # Not told "you created your account with a password" (that would say the address is
+    # registered), and the new account does not carry the address either.
+    assert journey.context[keys.NEW_USER] is True
+    account = journey.services.by_id(journey.context[keys.USER_OBJECT_ID])
+    assert account.email != GOOGLE["email"]
+
+
+def test_one_provider_cannot_answer_for_another_providers_identity():
+    journey = parent_with_providers()
+    journey.press("federate:google")
+    back_from(journey, GOOGLE)
+    victim = journey.context[keys.USER_OBJECT_ID]
+    other = parent_with_providers()
+    other.services.federated = journey.services.federated
+    other.press("federate:microsoft")  # a provider claiming Google's issuer and subject
+    page = back_from(other, {**GOOGLE, "provider": "microsoft", "email_verified": False})
+    assert other.context.get(keys.USER_OBJECT_ID) != victim
+    assert page.values["phase"] == "failed"  # nothing made either
+
+
+def test_a_switched_off_account_is_told_so_and_not_made_again():
+    journey = parent_with_providers()
+    journey.press("federate:google")
+    back_from(journey, GOOGLE)
+    account = journey.services.by_id(journey.context[keys.USER_OBJECT_ID])
+    account.active = False
+    again = parent_with_providers()
+    again.services.federated = journey.services.federated
+    again.press("federate:google")
+    page = back_from(again, GOOGLE)
+    assert page.values["phase"] == "failed" and "switched off" in page.values["message"]
+
+
+def test_coming_back_without_an_answer_offers_to_go_again_rather_than_bouncing():
+    journey = parent_with_providers()
+    journey.press("federate:google")
+    page = back_from(journey)  # the provider's Back button: the journey page, no answer
+    assert page.values["phase"] == "waiting" and page.values["provider_words"] == "Google"
+    assert isinstance(journey.press("continue"), Leave)
+    back_from(journey)
+    journey.press("back")
+    assert journey.page.step_id == "signin"

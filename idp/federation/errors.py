@@ -20,8 +20,7 @@ MESSAGES = {
     # cancelled, so do not say they did.
     "refused": "Signing in with {label} did not finish. Choose how to sign in.",
     "unavailable": (
-        "{label} is not answering just now. Try again in a few minutes, "
-        "or sign in another way."
+        "{label} is not answering just now. Try again in a few minutes, or sign in another way."
     ),
     "state": (
         "Your sign-in with {label} could not be finished, perhaps because it took too "

@@ -23,8 +23,9 @@ def appsecret_proof(access_token: str, app_secret: str) -> str:
     return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
 
 
-def fetch_me(client: Any, token: dict[str, Any], graph_url: str, app_secret: str
-             ) -> dict[str, Any] | None:
+def fetch_me(
+    client: Any, token: dict[str, Any], graph_url: str, app_secret: str
+) -> dict[str, Any] | None:
     """Graph ``/me`` for the person behind ``token``; None when the answer is no profile.
 
     HTTP errors raise ``requests.HTTPError``, for the caller to sort into "unavailable"

@@ -117,8 +117,9 @@ def identity_from_id_token(
     )
 
 
-def identity_from_graph(me: Mapping[str, Any], tokens: dict[str, Any] | None = None
-                        ) -> UpstreamIdentity:
+def identity_from_graph(
+    me: Mapping[str, Any], tokens: dict[str, Any] | None = None
+) -> UpstreamIdentity:
     """Map Facebook's Graph ``/me`` answer (fields id, name, first_name, last_name, email).
 
     Graph returns an email only when Facebook has confirmed it, so it counts as verified.

@@ -85,8 +85,7 @@ def _check_url(key: str, url: str) -> str:
     raise ConfigError(f"{key} must be an https URL (plain http only on loopback), not {url!r}")
 
 
-def _secret(settings: Mapping[str, Any], name: str, label: str,
-            environ: Mapping[str, str]) -> str:
+def _secret(settings: Mapping[str, Any], name: str, label: str, environ: Mapping[str, str]) -> str:
     variable = str(settings[f"federation.{name}.client_secret_env"])
     secret = environ.get(variable, "")
     if not secret:
@@ -103,8 +102,9 @@ def microsoft_discovery_url(template: str, tenant: str) -> str:
     return template.replace("{tenant}", tenant)
 
 
-def _provider(settings: Mapping[str, Any], name: str, environ: Mapping[str, str]
-              ) -> Provider | None:
+def _provider(
+    settings: Mapping[str, Any], name: str, environ: Mapping[str, str]
+) -> Provider | None:
     prefix = f"federation.{name}."
     client_id = str(settings[prefix + "client_id"])
     label = LABELS.get(name) or str(settings[prefix + "name"])
@@ -117,15 +117,19 @@ def _provider(settings: Mapping[str, Any], name: str, environ: Mapping[str, str]
         return None
     secret = _secret(settings, name, label, environ)
     if name == "facebook":
-        urls = {part: _check_url(prefix + f"{part}_url", str(settings[prefix + f"{part}_url"]))
-                for part in ("authorize", "token", "graph")}
+        urls = {
+            part: _check_url(prefix + f"{part}_url", str(settings[prefix + f"{part}_url"]))
+            for part in ("authorize", "token", "graph")
+        }
         return Provider(name, label, "facebook", client_id, secret, urls, "client_secret_post")
     discovery = str(settings[prefix + "discovery_url"])
     if name == "microsoft":
         tenant = str(settings[prefix + "tenant"])
         if not tenant:
-            raise ConfigError("federation.microsoft.tenant must be common, organizations, "
-                              "consumers or a tenant id")
+            raise ConfigError(
+                "federation.microsoft.tenant must be common, organizations, "
+                "consumers or a tenant id"
+            )
         discovery = microsoft_discovery_url(discovery, tenant)
     if not discovery:
         raise ConfigError(f"{prefix}discovery_url must name {label}'s discovery document")

@@ -212,10 +212,18 @@ class Federation:
         missing = [key for key in REQUIRED_METADATA if not metadata.get(key)]
         if missing:
             raise FederationFailure.because(
-                "unavailable", provider.label,
+                "unavailable",
+                provider.label,
                 f"the discovery document lacks {', '.join(missing)}",
             )
-        return str(metadata["issuer"])
+        issuer = str(metadata["issuer"])
+        if not issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            # An issuer is an https URL (OIDC Discovery §3): a bare "local" or
+            # "facebook.com" would pose as another route's identities.
+            raise FederationFailure.because(
+                "token", provider.label, "the discovery document's issuer is not an https URL"
+            )
+        return issuer
 
     @staticmethod
     def _refuse_error_answer(provider: Provider, client: Any) -> None:
@@ -224,8 +232,13 @@ class Federation:
         if not error:
             return
         state = request.values.get("state")
-        if state:
-            client.framework.clear_state_data(session, state)  # the request is over
+        if not state or client.framework.get_state_data(session, state) is None:
+            # An error answer must belong to a sign-in this browser started; otherwise
+            # anyone could end someone's pending sign-in with a crafted link.
+            raise FederationFailure.because(
+                "state", provider.label, "an error answer without this browser's state"
+            )
+        client.framework.clear_state_data(session, state)  # the request is over
         detail = f"the provider answered error={loggable(error, 60)}"
         description = request.values.get("error_description")
         if description:

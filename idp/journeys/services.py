@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.extensions import db
 from idp.journeys.policy import Policy
-from idp.journeys.steps.base import SignInResult
+from idp.journeys.steps.base import IdentityTaken, SignInResult
 from idp.messaging import Email, EmailNotSent, TextMessage, VoiceCall, spoken_code
 from idp.mfa import recovery, totp
 from idp.runtime import Runtime
@@ -448,14 +448,22 @@ class SqlJourneyServices:
         federation = current_app.extensions.get("idp.federation")
         return list(federation.providers()) if federation is not None else []
 
-    def federated_account(self, issuer: str, subject: str) -> str | None:
+    def federated_account(
+        self, provider: str, issuer: str, subject: str
+    ) -> tuple[str | None, bool]:
+        # The route is part of the key too, so one provider can never answer for an
+        # identity another provider (or a local sign-up) made, whatever issuer it claims.
         identity = db.session.scalar(
-            select(Identity).where(Identity.issuer == issuer, Identity.subject == subject)
+            select(Identity).where(
+                Identity.route == provider,
+                Identity.issuer == issuer,
+                Identity.subject == subject,
+            )
         )
         if identity is None:
-            return None
+            return None, False
         identity.last_used_at = self.now()
-        return identity.user.object_id if identity.user.enabled else None
+        return identity.user.object_id, identity.user.enabled
 
     def create_federated_account(self, upstream: dict[str, Any], keep_email: bool) -> str:
         now = self.now()
@@ -482,11 +490,14 @@ class SqlJourneyServices:
         try:
             db.session.flush()
         except IntegrityError:
-            # The same upstream identity made its account a moment ago: use that one.
+            # The same upstream identity made its account a moment ago: use that one, if
+            # it is this provider's (never another route's identity by a shared key).
             db.session.rollback()
-            existing = self.federated_account(upstream["issuer"], upstream["subject"])
-            if existing is None:
-                raise
+            existing, enabled = self.federated_account(
+                upstream["provider"], upstream["issuer"], upstream["subject"]
+            )
+            if existing is None or not enabled:
+                raise IdentityTaken(upstream["issuer"]) from None
             return existing
         audit.record("account.created", user=user, details={"route": upstream["provider"]})
         db.session.commit()

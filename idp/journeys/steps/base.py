@@ -152,8 +152,11 @@ class JourneyServices(Protocol):
         """(name, label) of the providers this deployment has switched on."""
         ...
 
-    def federated_account(self, issuer: str, subject: str) -> str | None:
-        """The object id of the account this (issuer, subject) created, if any."""
+    def federated_account(
+        self, provider: str, issuer: str, subject: str
+    ) -> tuple[str | None, bool]:
+        """(object id, enabled) of the account this provider's (issuer, subject) created,
+        or (None, False)."""
         ...
 
     def create_federated_account(self, upstream: dict[str, Any], keep_email: bool) -> str:
@@ -168,6 +171,11 @@ class JourneyServices(Protocol):
 
 #: Kept for the name steps used first; the protocol grew beyond accounts.
 AccountDirectory = JourneyServices
+
+
+class IdentityTaken(Exception):
+    """An upstream identity's (issuer, subject) already belongs to another route: a
+    provider posing as another, or a misconfiguration. Nothing is made."""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from idp.journeys import context as keys
+from idp.journeys.context import N_
 from idp.journeys.results import Page, StepInvalid, StepLeave, StepOk, StepResult
 from idp.journeys.steps.base import (
+    IdentityTaken,
     JourneyServices,
     Setting,
     StepType,
@@ -24,6 +26,8 @@ from idp.journeys.steps.base import (
 
 #: How routes read on pages ("You created your account with Google").
 ROUTE_WORDS = {"google": "Google", "microsoft": "Microsoft", "facebook": "Facebook"}
+_TAKEN = N_("We could not sign you in with that account. Contact us for help.")
+_DISABLED = N_("Your account has been switched off. Contact us if you think this is a mistake.")
 
 
 @register
@@ -57,7 +61,7 @@ class FederatedSignIn(StepType):
         self, context: dict[str, Any], settings: dict[str, Any], services: JourneyServices
     ) -> StepResult:
         state = form_state(context, self.step_id)
-        if state.get("phase"):
+        if state.get("phase") and state.get("phase") != "waiting":
             return StepInvalid({})
         error = context.get(keys.FEDERATION_ERROR)
         if error:
@@ -67,7 +71,11 @@ class FederatedSignIn(StepType):
         if not result:
             if not provider:
                 raise RuntimeError(f"step {self.step_id} needs a provider chosen before it")
-            return StepLeave(provider)
+            if state.get("left"):
+                # Back from the provider without an answer (its own Back button): offer
+                # to go again or back, rather than bounce straight back there.
+                return self._told(context, "waiting", provider=provider, left=True)
+            return StepLeave(provider, with_form_state(context, self.step_id, {"left": True}, {}))
         return self._signed_in(context, result, settings, services)
 
     def _signed_in(
@@ -78,12 +86,21 @@ class FederatedSignIn(StepType):
         services: JourneyServices,
     ) -> StepResult:
         gone = {keys.FEDERATION_RESULT: None}
+        provider = upstream["provider"]
         signed_in = {keys.ROUTE: upstream["idp"], keys.AMR: ["fed"], **gone}
-        object_id = services.federated_account(upstream["issuer"], upstream["subject"])
+        object_id, enabled = services.federated_account(
+            provider, upstream["issuer"], upstream["subject"]
+        )
+        if object_id and not enabled:
+            services.audit("federation.account_disabled", object_id, {"provider": provider})
+            return self._told(context, "failed", gone, message=_DISABLED)
         if object_id:
-            services.audit("federation.signed_in", object_id, {"provider": upstream["provider"]})
+            services.audit("federation.signed_in", object_id, {"provider": provider})
             return StepOk({keys.USER_OBJECT_ID: object_id, **signed_in})
-        email = upstream.get("email")
+        # Only an address the provider vouches for is looked up, kept or passed on: any
+        # Entra tenant's owner can put any address on an account.
+        email = upstream.get("email") if upstream.get("email_verified") else None
+        upstream = {**upstream, "email": email}
         route = services.account_route(email) if email else None
         if route is not None and not settings["separate_accounts"]:
             # The address has an account made another way: say which, make nothing.
@@ -92,8 +109,13 @@ class FederatedSignIn(StepType):
                 None,
                 {"provider": upstream["provider"], "existing_route": route},
             )
-            return self._told(context, "other_route", route=route, updates=gone)
-        object_id = services.create_federated_account(upstream, keep_email=route is None)
+            same = route == provider  # the same provider, another account there
+            return self._told(context, "other_route", gone, route=route, same_provider=same)
+        try:
+            object_id = services.create_federated_account(upstream, keep_email=route is None)
+        except IdentityTaken:
+            services.audit("federation.identity_taken", None, {"provider": provider})
+            return self._told(context, "failed", gone, message=_TAKEN)
         return StepOk({keys.USER_OBJECT_ID: object_id, keys.NEW_USER: True, **signed_in})
 
     def _told(
@@ -115,10 +137,13 @@ class FederatedSignIn(StepType):
     ) -> Page:
         state = form_state(context, step_id)
         route = state.get("route", "")
+        labels = {**ROUTE_WORDS, **dict(services.federation_providers())}
         values = {
             "phase": state.get("phase", ""),
             "route": route,
-            "route_words": ROUTE_WORDS.get(route, route),
+            "route_words": labels.get(route, route),
+            "same_provider": state.get("same_provider", False),
+            "provider_words": labels.get(state.get("provider", ""), ""),
             "message": state.get("message", ""),
         }
         return Page(step_id, self.template, values=values, settings=settings)
@@ -130,7 +155,11 @@ class FederatedSignIn(StepType):
         settings: dict[str, Any],
         services: JourneyServices,
     ) -> StepResult:
-        # "Back to sign in" is the only button: start again at the sign-in page.
+        provider = context.get(keys.FEDERATION_PROVIDER)
+        if form.get("action") == "continue" and provider:
+            # "Continue to Google": leave again.
+            return StepLeave(provider, with_form_state(context, self.step_id, {"left": True}, {}))
+        # "Back to sign in": start again at the sign-in page.
         cleared = {
             keys.CHOICE: None,
             keys.FEDERATION_PROVIDER: None,

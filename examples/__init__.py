@@ -1,0 +1,1 @@
+"""Examples that use Gatehouse from the outside, as a portal would."""
