@@ -128,6 +128,15 @@ def create_app(
     dev_views.init_app(app)
     init_headers(app)
 
+    @app.template_filter("route_words")
+    def route_words(route: str) -> str:
+        """How a sign-in route reads: "Google", or the configured name of the generic
+        OpenID provider, never "oidc"."""
+        federation = app.extensions.get("idp.federation")
+        labels = dict(federation.providers()) if federation is not None else {}
+        fixed = {"google": "Google", "microsoft": "Microsoft", "facebook": "Facebook"}
+        return str(labels.get(route) or fixed.get(route) or route)
+
     @app.context_processor
     def brand() -> dict[str, Any]:
         return {
