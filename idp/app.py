@@ -9,10 +9,11 @@ from typing import Any
 from flask import Flask, Response, send_from_directory
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
+from idp import i18n
 from idp.address import address_provider_from_settings
 from idp.clock import Clock, SystemClock
 from idp.config import PROJECT_ROOT, ConfigError, load_settings, resolve_path, warn_development
-from idp.extensions import babel, csrf, db
+from idp.extensions import csrf, db
 from idp.journeys.policy import load_policies
 from idp.messaging import (
     email_sender_from_settings,
@@ -94,7 +95,7 @@ def create_app(
 
     db.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app)
+    i18n.init_app(app, settings)  # Flask-Babel: catalogues, language from Accept-Language
 
     clock = clock or SystemClock()
     runtime = Runtime(

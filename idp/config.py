@@ -263,6 +263,25 @@ SETTINGS: dict[str, Setting] = {
     "brand.logo_url": Setting("", "URL of the organisation's logo for the header; empty for none."),
     "brand.colour": Setting("#1d70b8", "Header and link colour (a CSS colour)."),
     "brand.support_url": Setting("", "Where the footer's 'Get help' link goes; empty hides it."),
+    # -- languages -----------------------------------------------------------------
+    "i18n.default_locale": Setting(
+        "en",
+        "The language of every page when the browser asks for none of i18n.locales. It is "
+        "always offered, whether or not i18n.locales lists it.",
+    ),
+    "i18n.locales": Setting(
+        "en",
+        "The languages pages are offered in, as comma-separated locale codes, e.g. "
+        '"en,cy". Each request gets the one its Accept-Language header prefers. English '
+        "ships; any other needs a catalogue in i18n.translations_path, or start-up fails.",
+    ),
+    "i18n.translations_path": Setting(
+        "",
+        "This deployment's own catalogues: a folder of LOCALE/LC_MESSAGES/messages.mo "
+        "files (`pybabel compile` makes them from .po files translated from "
+        "idp/translations/messages.pot). Its entries win over the shipped ones, so it "
+        "can add a language or reword the English. Empty uses only the shipped catalogues.",
+    ),
 }
 
 
