@@ -16,6 +16,7 @@ from idp.journeys.steps.base import (
     StepType,
     form_state,
     register,
+    sign_in_or_reset,
     with_form_state,
 )
 from idp.journeys.steps.email_code import NOT_SENT
@@ -89,11 +90,9 @@ class CreateLocalAccount(StepType):
         services: JourneyServices,
     ) -> StepResult:
         action = form.get("action")
-        if action == "sign_in":
-            email = context.get(keys.EMAIL_VERIFIED)
-            return StepOk({keys.CHOICE: None, keys.SIGNIN_EMAIL: email}, restart=True)
-        if action == "reset_password":
-            return StepOk({keys.CHOICE: "password_reset"}, restart=True)
+        onward = sign_in_or_reset(context, action)
+        if onward is not None:
+            return onward
         if form_state(context, self.step_id).get("route"):
             return StepInvalid({})
         password_hash = context.get(keys.PASSWORD_HASH)

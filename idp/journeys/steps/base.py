@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
-from idp.journeys.context import FORM_STATE
-from idp.journeys.results import Page, StepResult
+from idp.journeys.context import CHOICE, EMAIL_VERIFIED, FORM_STATE, SIGNIN_EMAIL
+from idp.journeys.results import Page, StepOk, StepResult
 from idp.security.password_rules import PasswordRules
 
 SignInResult = Literal["ok", "wrong"]
@@ -254,6 +254,17 @@ def with_form_state(
     forms = dict(context.get(FORM_STATE, {}))
     forms[step_id] = state
     return {**updates, FORM_STATE: forms}
+
+
+def sign_in_or_reset(context: dict[str, Any], action: str | None) -> StepOk | None:
+    """The two ways on from "you already have an account": "Sign in" (back to the
+    sign-in page with the proven address filled in) or "Reset your password"."""
+    if action == "sign_in":
+        email = context.get(EMAIL_VERIFIED)
+        return StepOk({CHOICE: None, SIGNIN_EMAIL: email}, restart=True)
+    if action == "reset_password":
+        return StepOk({CHOICE: "password_reset"}, restart=True)
+    return None
 
 
 STEP_TYPES: dict[str, type[StepType]] = {}

@@ -18,6 +18,7 @@ from idp.journeys.steps.base import (
     StepType,
     form_state,
     register,
+    sign_in_or_reset,
     with_form_state,
 )
 from idp.messaging import EmailNotSent
@@ -116,12 +117,9 @@ class VerifyEmailCode(StepType):
             # The code already sent stays good: going back to the same address within the
             # cool-down shows it again rather than leaving nothing that works.
             return StepInvalid({}, updates=self._phase(context, "email", {}))
-        if action == "sign_in":
-            # "Sign in instead": back to the sign-in page with the proven address filled in.
-            email = context.get(keys.EMAIL_VERIFIED)
-            return StepOk({keys.CHOICE: None, keys.SIGNIN_EMAIL: email}, restart=True)
-        if action == "reset_password":
-            return StepOk({keys.CHOICE: "password_reset"}, restart=True)
+        onward = sign_in_or_reset(context, action)
+        if onward is not None:
+            return onward
         if action == "resend":
             return self._send(context, context.get(keys.EMAIL_PENDING) or "", settings, services)
         if action == "verify":
