@@ -369,6 +369,201 @@ def users_add(
         click.echo(f"object_id: {user.object_id}")
 
 
+def _person(reference: str) -> Any:
+    from idp.store.users import user_by_reference
+
+    user = user_by_reference(reference)
+    if user is None:
+        raise click.ClickException(f"no account has the object id or email {reference!r}")
+    return user
+
+
+def _routes(user: Any) -> str:
+    return ", ".join(sorted({i.route for i in user.identities})) or "none"
+
+
+@users.command("find")
+@click.argument("term")
+@pass_ctx
+def users_find(ctx: AppContext, term: str) -> None:
+    """Find people by email, phone number, name or object id; shows how each signs in."""
+    from idp.store.users import find_users
+
+    with ctx.app.app_context():
+        found = find_users(term)
+        for user in found:
+            state = "enabled" if user.enabled else "disabled"
+            click.echo(
+                f"{user.object_id}\t{user.email or '-'}\t{user.name or '-'}\t"
+                f"signs in with: {_routes(user)}\t{state}"
+            )
+        if not found:
+            click.echo(f"nobody matches {term!r}")
+
+
+@users.command("show")
+@click.argument("reference")
+@pass_ctx
+def users_show(ctx: AppContext, reference: str) -> None:
+    """One person: how they sign in, second factors, consents, last sign-ins."""
+    from sqlalchemy import select
+
+    from idp.extensions import db as database
+    from idp.store.models import BrowserSession, Consent, MfaMethod
+
+    with ctx.app.app_context():
+        user = _person(reference)
+        click.echo(f"object_id: {user.object_id}")
+        click.echo(f"email: {user.email or '-'} (verified: {user.email_verified})")
+        click.echo(f"name: {user.name or '-'}")
+        click.echo(f"enabled: {user.enabled}")
+        for identity in user.identities:
+            click.echo(f"signs in with: {identity.route} ({identity.issuer})")
+        methods = database.session.scalars(
+            select(MfaMethod).where(MfaMethod.user_id == user.id)
+        ).all()
+        for method in methods:
+            where = f" {method.phone_number} ({method.phone_type})" if method.phone_number else ""
+            click.echo(f"second factor: {method.kind}{where}")
+        if not methods:
+            click.echo("second factor: none enrolled")
+        if user.mfa_blocked_until:
+            click.echo(f"second factors blocked until: {user.mfa_blocked_until.isoformat()}")
+        for consent in database.session.scalars(
+            select(Consent).where(Consent.user_id == user.id).order_by(Consent.agreed_at)
+        ):
+            click.echo(f"agreed to: {consent.document} {consent.version} at "
+                       f"{consent.agreed_at.isoformat()}")
+        for row in database.session.scalars(
+            select(BrowserSession)
+            .where(BrowserSession.user_id == user.id)
+            .order_by(BrowserSession.created_at.desc())
+            .limit(5)
+        ):
+            click.echo(f"signed in: {row.created_at.isoformat()} by {row.route} "
+                       f"({', '.join(row.amr or [])})")
+
+
+def _change_person(ctx: AppContext, reference: str, event: str, change: Any) -> None:
+    from idp.extensions import db as database
+    from idp.security import audit
+
+    rt = _runtime(ctx)
+    with ctx.app.app_context():
+        user = _person(reference)
+        details = change(user, rt.clock.now()) or {}
+        audit.record(event, user=user, actor="cli", details=details)
+        database.session.commit()
+        click.echo(f"{event}: {user.object_id}")
+
+
+@users.command("disable")
+@click.argument("reference")
+@pass_ctx
+def users_disable(ctx: AppContext, reference: str) -> None:
+    """Stop someone signing in; their sessions end and portals' refresh tokens stop working."""
+    from idp.store.users import sign_out_everywhere
+
+    def disable(user: Any, now: Any) -> dict[str, Any]:
+        user.enabled = False
+        return {"token_families_revoked": sign_out_everywhere(user, now)}
+
+    _change_person(ctx, reference, "user.disabled", disable)
+
+
+@users.command("enable")
+@click.argument("reference")
+@pass_ctx
+def users_enable(ctx: AppContext, reference: str) -> None:
+    """Let a disabled person sign in again."""
+
+    def enable(user: Any, now: Any) -> None:
+        user.enabled = True
+
+    _change_person(ctx, reference, "user.enabled", enable)
+
+
+@users.command("reset-mfa")
+@click.argument("reference")
+@pass_ctx
+def users_reset_mfa(ctx: AppContext, reference: str) -> None:
+    """Forget someone's phone, app and recovery codes, and lift an MFA block; they enrol
+    again at their next sign-in."""
+    from sqlalchemy import delete
+
+    from idp.extensions import db as database
+    from idp.store.models import MfaMethod, RecoveryCode
+
+    def reset(user: Any, now: Any) -> dict[str, Any]:
+        removed = database.session.execute(
+            delete(MfaMethod).where(MfaMethod.user_id == user.id)
+        ).rowcount
+        database.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        user.mfa_blocked_until = None
+        # The profile's number is not proven any more either: enrolment asks afresh.
+        user.phone_number = None
+        user.claims = {k: v for k, v in (user.claims or {}).items() if k != "phone_number_verified"}
+        return {"methods_removed": removed}
+
+    _change_person(ctx, reference, "mfa.reset", reset)
+
+
+@users.command("delete")
+@click.argument("reference")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def users_delete(ctx: AppContext, reference: str, yes: bool) -> None:
+    """Delete an account and everything it owns; the audit log keeps its record."""
+    from idp.extensions import db as database
+    from idp.security import audit
+    from idp.store.users import sign_out_everywhere
+
+    rt = _runtime(ctx)
+    with ctx.app.app_context():
+        user = _person(reference)
+        if not yes:
+            click.confirm(f"Delete {user.object_id} ({user.email or 'no email'})?", abort=True)
+        object_id = user.object_id
+        sign_out_everywhere(user, rt.clock.now())
+        audit.record("user.deleted", user_object_id=object_id, actor="cli",
+                     details={"routes": _routes(user)})
+        database.session.delete(user)
+        database.session.commit()
+        click.echo(f"user.deleted: {object_id}")
+
+
+@main.command("audit")
+@click.option("--user", "reference", help="Object id or email of the person.")
+@click.option("--type", "event_type", help="Event type, e.g. signin.succeeded, mfa.blocked.")
+@click.option("--limit", default=50, show_default=True)
+@pass_ctx
+def audit_log(ctx: AppContext, reference: str | None, event_type: str | None, limit: int) -> None:
+    """The audit log, newest first."""
+    import json
+
+    from sqlalchemy import select
+
+    from idp.extensions import db as database
+    from idp.store.models import AuditEvent
+
+    with ctx.app.app_context():
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if reference:
+            from idp.store.users import user_by_reference
+
+            user = user_by_reference(reference)
+            object_id = user.object_id if user is not None else reference
+            query = query.where(AuditEvent.user_object_id == object_id)
+        if event_type:
+            query = query.where(AuditEvent.event_type == event_type)
+        for event in database.session.scalars(query):
+            click.echo(
+                f"{event.occurred_at.isoformat()}\t{event.event_type}\t"
+                f"{event.user_object_id or '-'}\t{event.actor or '-'}\t"
+                f"{json.dumps(event.details or {}, sort_keys=True)}"
+            )
+
+
 # -- policies --------------------------------------------------------------------------
 
 

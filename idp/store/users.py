@@ -109,3 +109,36 @@ def sign_out_everywhere(user: User, now: datetime) -> int:
             .values(revoked_at=now)
         )
     return len(families)
+
+
+def find_users(term: str, limit: int = 50) -> list[User]:
+    """People whose email, phone number or name contains ``term`` (case-insensitive), or
+    whose object id is ``term``: what a support desk types."""
+    from sqlalchemy import func, or_
+
+    text = term.strip().lower()
+    if not text:
+        return []
+    pattern = f"%{text}%"
+    digits = "".join(c for c in text if c.isdigit())
+    conditions = [
+        User.object_id == text,
+        func.lower(User.email).like(pattern),
+        func.lower(func.coalesce(User.given_name, "") + " " + func.coalesce(User.family_name, ""))
+        .like(pattern),
+    ]
+    if len(digits) >= 6:
+        # 07759 140004 and +447759140004 are the same phone: match on the last digits.
+        conditions.append(User.phone_number.like(f"%{digits[-9:]}"))
+    return list(
+        db.session.scalars(select(User).where(or_(*conditions)).order_by(User.id).limit(limit))
+    )
+
+
+def user_by_reference(reference: str) -> User | None:
+    """A person by object id or by the email of a local identity."""
+    user = get_user_by_object_id(reference.strip())
+    if user is not None:
+        return user
+    identity = find_local_identity(reference)
+    return identity.user if identity is not None else None
