@@ -23,6 +23,7 @@ from idp.messaging import (
 from idp.runtime import Runtime
 from idp.security.keystore import KeyEncryptor
 from idp.security.passwords import PasswordHasher
+from idp.security.throttle import Throttle
 
 ASSETS = PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 STATIC = PROJECT_ROOT / "static"
@@ -78,6 +79,8 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
+        # Only "Keep me signed in" makes the cookie permanent (protocol/sessions.py).
+        PERMANENT_SESSION_LIFETIME=int(settings["sessions.keep_signed_in_lifetime"]),
         WTF_CSRF_TIME_LIMIT=None,  # the journey's own lifetime bounds a form's life
         # Our pages send Referrer-Policy: no-referrer, so browsers send no Referer to check;
         # the CSRF token and the SameSite=Lax session cookie carry the protection.
@@ -110,11 +113,15 @@ def create_app(
         addresses=address_provider_from_settings(settings),
     )
     app.extensions["idp"] = runtime
+    app.extensions["idp.throttle"] = Throttle.from_settings(settings)
     app.extensions["idp.clock"] = clock
 
-    from idp import dev_views
+    from idp import dev_views, ops
+    from idp.admin import api as admin_api
+    from idp.admin import pages as admin_pages
     from idp.federation import Federation
     from idp.journeys import views as journey_views
+    from idp.protocol import dynamic_registration, logout
     from idp.protocol import views as protocol_views
     from idp.protocol.authorize import finish_authorization
     from idp.protocol.server import create_server
@@ -127,6 +134,11 @@ def create_app(
     Federation.from_settings(app, settings)
     app.register_blueprint(journey_views.bp)
     dev_views.init_app(app)
+    admin_api.init_app(app)
+    admin_pages.init_app(app)
+    ops.init_app(app, settings)
+    logout.init_app(app)
+    dynamic_registration.init_app(app)
     init_headers(app)
 
     @app.template_filter("route_words")

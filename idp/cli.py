@@ -361,7 +361,9 @@ def users_add(
                 family_name=family_name,
                 phone_number=phone,
             )
-            audit.record("user.created", user=user, actor="cli", details={"route": "local"})
+            audit.record(
+                "user.created", user=user, actor=_operator().name, details={"route": "local"}
+            )
             database.session.commit()
         except (AccountExists, IntegrityError):
             database.session.rollback()
@@ -444,17 +446,29 @@ def users_show(ctx: AppContext, reference: str) -> None:
                        f"({', '.join(row.amr or [])})")
 
 
-def _change_person(ctx: AppContext, reference: str, event: str, change: Any) -> None:
-    from idp.extensions import db as database
-    from idp.security import audit
+def _operator() -> Any:
+    """The person at the keyboard, as audit events name them: an operator on the box
+    has the admin role."""
+    import getpass
+    import socket
 
-    rt = _runtime(ctx)
+    from idp.admin.roles import Actor
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Actor(name=f"cli:{who}@{socket.gethostname()}", role="admin")
+
+
+def _operate(ctx: AppContext, operation: Any, *args: Any) -> Any:
+    from idp.admin.operations import AdminError
+
     with ctx.app.app_context():
-        user = _person(reference)
-        details = change(user, rt.clock.now()) or {}
-        audit.record(event, user=user, actor="cli", details=details)
-        database.session.commit()
-        click.echo(f"{event}: {user.object_id}")
+        try:
+            return operation(_operator(), *args)
+        except AdminError as error:
+            raise click.ClickException(error.message) from None
 
 
 @users.command("disable")
@@ -462,13 +476,10 @@ def _change_person(ctx: AppContext, reference: str, event: str, change: Any) -> 
 @pass_ctx
 def users_disable(ctx: AppContext, reference: str) -> None:
     """Stop someone signing in; their sessions end and portals' refresh tokens stop working."""
-    from idp.store.users import sign_out_everywhere
+    from idp.admin.operations import disable_person
 
-    def disable(user: Any, now: Any) -> dict[str, Any]:
-        user.enabled = False
-        return {"token_families_revoked": sign_out_everywhere(user, now)}
-
-    _change_person(ctx, reference, "user.disabled", disable)
+    person = _operate(ctx, disable_person, reference)
+    click.echo(f"user.disabled: {person['object_id']}")
 
 
 @users.command("enable")
@@ -476,11 +487,10 @@ def users_disable(ctx: AppContext, reference: str) -> None:
 @pass_ctx
 def users_enable(ctx: AppContext, reference: str) -> None:
     """Let a disabled person sign in again."""
+    from idp.admin.operations import enable_person
 
-    def enable(user: Any, now: Any) -> None:
-        user.enabled = True
-
-    _change_person(ctx, reference, "user.enabled", enable)
+    person = _operate(ctx, enable_person, reference)
+    click.echo(f"user.enabled: {person['object_id']}")
 
 
 @users.command("reset-mfa")
@@ -489,23 +499,33 @@ def users_enable(ctx: AppContext, reference: str) -> None:
 def users_reset_mfa(ctx: AppContext, reference: str) -> None:
     """Forget someone's phone, app and recovery codes, and lift an MFA block; they enrol
     again at their next sign-in."""
-    from sqlalchemy import delete
+    from idp.admin.operations import reset_mfa
 
-    from idp.extensions import db as database
-    from idp.store.models import MfaMethod, RecoveryCode
+    person = _operate(ctx, reset_mfa, reference)
+    click.echo(f"mfa.reset: {person['object_id']}")
 
-    def reset(user: Any, now: Any) -> dict[str, Any]:
-        removed = database.session.execute(
-            delete(MfaMethod).where(MfaMethod.user_id == user.id)
-        ).rowcount
-        database.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-        user.mfa_blocked_until = None
-        # The profile's number is not proven any more either: enrolment asks afresh.
-        user.phone_number = None
-        user.claims = {k: v for k, v in (user.claims or {}).items() if k != "phone_number_verified"}
-        return {"methods_removed": removed}
 
-    _change_person(ctx, reference, "mfa.reset", reset)
+@users.command("unlock")
+@click.argument("reference")
+@pass_ctx
+def users_unlock(ctx: AppContext, reference: str) -> None:
+    """Lift the timed blocks on an account (second factors blocked after too many codes)."""
+    from idp.admin.operations import unlock_person
+
+    person = _operate(ctx, unlock_person, reference)
+    click.echo(f"user.unlocked: {person['object_id']}")
+
+
+@users.command("resend-activation")
+@click.argument("email")
+@pass_ctx
+def users_resend_activation(ctx: AppContext, email: str) -> None:
+    """Send a new activation email for a sign-up waiting for one; the old link stops working."""
+    from idp.admin.operations import resend_activation
+
+    pending = _operate(ctx, resend_activation, email)
+    click.echo(f"activation email sent to {pending['email']} "
+               f"(link works until {pending['link_expires_at']})")
 
 
 @users.command("delete")
@@ -514,54 +534,99 @@ def users_reset_mfa(ctx: AppContext, reference: str) -> None:
 @pass_ctx
 def users_delete(ctx: AppContext, reference: str, yes: bool) -> None:
     """Delete an account and everything it owns; the audit log keeps its record."""
-    from idp.extensions import db as database
-    from idp.security import audit
-    from idp.store.users import sign_out_everywhere
+    from idp.admin.operations import delete_person
 
-    rt = _runtime(ctx)
-    with ctx.app.app_context():
-        user = _person(reference)
-        if not yes:
+    if not yes:
+        with ctx.app.app_context():
+            user = _person(reference)
             click.confirm(f"Delete {user.object_id} ({user.email or 'no email'})?", abort=True)
-        object_id = user.object_id
-        sign_out_everywhere(user, rt.clock.now())
-        audit.record("user.deleted", user_object_id=object_id, actor="cli",
-                     details={"routes": _routes(user)})
-        database.session.delete(user)
-        database.session.commit()
-        click.echo(f"user.deleted: {object_id}")
+    person = _operate(ctx, delete_person, reference)
+    click.echo(f"user.deleted: {person['object_id']}")
+
+
+# -- admin roles -----------------------------------------------------------------------
+
+
+@main.group()
+def admins() -> None:
+    """Who may use the admin pages: admin (everything) or support (people only)."""
+
+
+@admins.command("grant")
+@click.argument("reference")
+@click.option("--role", type=click.Choice(["admin", "support"]), required=True)
+@pass_ctx
+def admins_grant(ctx: AppContext, reference: str, role: str) -> None:
+    """Give a person (object id or email of a local account) a role."""
+    from idp.admin.operations import grant_role
+
+    _operate(ctx, lambda actor, *a: grant_role(actor.name, *a), reference, role)
+    click.echo(f"{reference}: {role}")
+
+
+@admins.command("revoke")
+@click.argument("reference")
+@pass_ctx
+def admins_revoke(ctx: AppContext, reference: str) -> None:
+    """Take a person's admin role away; the admin pages refuse them at once."""
+    from idp.admin.operations import revoke_role
+
+    removed = _operate(ctx, lambda actor, ref: revoke_role(actor.name, ref), reference)
+    click.echo(f"{reference}: {'role removed' if removed else 'had no role'}")
+
+
+@admins.command("list")
+@pass_ctx
+def admins_list(ctx: AppContext) -> None:
+    """People with a role."""
+    from idp.admin.operations import list_roles
+
+    with ctx.app.app_context():
+        for row in list_roles():
+            click.echo(f"{row['object_id']}\t{row['email'] or '-'}\t{row['role']}\t"
+                       f"granted {row['granted_at']} by {row['granted_by'] or '-'}")
 
 
 @main.command("audit")
 @click.option("--user", "reference", help="Object id or email of the person.")
-@click.option("--type", "event_type", help="Event type, e.g. signin.succeeded, mfa.blocked.")
+@click.option("--client", "client_id", help="Events about this client_id.")
+@click.option(
+    "--type", "event_type", help="Event type (signin.succeeded), or a prefix ending in '.' (user.)."
+)
+@click.option("--since", type=click.DateTime(), help="From this UTC time, e.g. 2026-11-23T09:00.")
 @click.option("--limit", default=50, show_default=True)
 @pass_ctx
-def audit_log(ctx: AppContext, reference: str | None, event_type: str | None, limit: int) -> None:
-    """The audit log, newest first."""
+def audit_log(
+    ctx: AppContext,
+    reference: str | None,
+    client_id: str | None,
+    event_type: str | None,
+    since: Any,
+    limit: int,
+) -> None:
+    """The audit log, newest first: when, what, whom, which client, who did it, from where."""
     import json
+    from datetime import UTC
 
-    from sqlalchemy import select
+    from idp.admin.operations import read_audit
 
-    from idp.extensions import db as database
-    from idp.store.models import AuditEvent
-
-    with ctx.app.app_context():
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-        if reference:
-            from idp.store.users import user_by_reference
-
-            user = user_by_reference(reference)
-            object_id = user.object_id if user is not None else reference
-            query = query.where(AuditEvent.user_object_id == object_id)
-        if event_type:
-            query = query.where(AuditEvent.event_type == event_type)
-        for event in database.session.scalars(query):
-            click.echo(
-                f"{event.occurred_at.isoformat()}\t{event.event_type}\t"
-                f"{event.user_object_id or '-'}\t{event.actor or '-'}\t"
-                f"{json.dumps(event.details or {}, sort_keys=True)}"
-            )
+    page = _operate(
+        ctx,
+        lambda actor: read_audit(
+            actor,
+            user=reference,
+            client_id=client_id,
+            event_type=event_type,
+            since=since.replace(tzinfo=UTC) if since else None,
+            limit=limit,
+        ),
+    )
+    for event in page["events"]:
+        click.echo(
+            f"{event['occurred_at']}\t{event['type']}\t{event['user_object_id'] or '-'}\t"
+            f"{event['client_id'] or '-'}\t{event['actor'] or '-'}\t"
+            f"{event['ip_address'] or '-'}\t{json.dumps(event['details'], sort_keys=True)}"
+        )
 
 
 # -- policies --------------------------------------------------------------------------
@@ -648,7 +713,16 @@ def policies_docs() -> None:
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: one per core).")
 @pass_ctx
 def serve(ctx: AppContext, dev: bool, host: str, port: int, workers: int | None) -> None:
-    """Serve Gatehouse (gunicorn, a worker per core; https when a certificate is configured)."""
+    """Serve Gatehouse (gunicorn, a worker per core; https when a certificate is configured).
+
+    In production run one or more of these, on one or more hosts, behind a reverse proxy
+    or load balancer: every instance shares the PostgreSQL database.url, the redis.url
+    (throttle counters), server.secret_key and IDP_KEY_ENCRYPTION_KEY, so any instance
+    answers any request. Where the proxy terminates TLS, set server.base_url to the public
+    https address and server.proxy_hops to the number of proxies in front (X-Forwarded-For,
+    -Proto and -Host are then trusted from exactly that many). /healthz and /readyz are
+    for the load balancer's probes; /metrics for Prometheus.
+    """
     app = ctx.app
     settings = _runtime(ctx).settings
     from idp.extensions import db as database

@@ -124,6 +124,16 @@ SETTINGS: dict[str, Setting] = {
     "sessions.lifetime": Setting(
         86400, "Seconds a signed-in browser session lasts before the person signs in again."
     ),
+    "sessions.idle_timeout": Setting(
+        3600,
+        "Seconds a signed-in browser session may go unused (no sign-in through it) before "
+        "it ends; 0 for no idle timeout. Policies may set their own.",
+    ),
+    "sessions.keep_signed_in_lifetime": Setting(
+        30 * 86400,
+        "Seconds a session lasts when the person ticks 'Keep me signed in' (policies with "
+        "[session] keep_me_signed_in = true); its cookie outlives the browser.",
+    ),
     # -- messaging -----------------------------------------------------------------
     "email.sender": Setting(
         "smtp",
@@ -238,6 +248,77 @@ SETTINGS: dict[str, Setting] = {
     ),
     "federation.oidc.discovery_url": Setting("", "That provider's discovery document."),
     "federation.timeout": Setting(10, "Seconds to wait for a provider before giving up."),
+    # -- operations ---------------------------------------------------------------------
+    "logging.format": Setting(
+        "json",
+        "json (one object per line, with the request id; for log collectors), text (for "
+        "people reading a terminal), or none (leave logging to whatever embeds Gatehouse).",
+    ),
+    "logging.level": Setting("info", "debug, info, warning or error."),
+    "metrics.token_env": Setting(
+        "IDP_METRICS_TOKEN",
+        "Environment variable holding a bearer token that /metrics then requires; unset or "
+        "empty leaves /metrics open, for a scraper on a private network.",
+    ),
+    # -- throttles (per IP address; security/throttle.py) -------------------------------
+    "throttle.signin": Setting(
+        "30/minute",
+        "Passwords one IP address may try on sign-in pages, as COUNT/PERIOD (second, "
+        "minute, hour, day); 0 switches the throttle off. Offices and libraries share an "
+        "address, so keep it generous: the per-account lockout stops guessing.",
+    ),
+    "throttle.signup": Setting("120/hour", "Sign-up pages one IP address may submit."),
+    "throttle.code_send": Setting(
+        "30/hour", "Codes and activation emails one IP address may ask for."
+    ),
+    "throttle.token": Setting("600/minute", "Token endpoint requests from one IP address."),
+    "throttle.introspect": Setting(
+        "1200/minute", "Introspection endpoint requests from one IP address."
+    ),
+    # -- password lockout ---------------------------------------------------------------
+    "lockout.threshold": Setting(
+        10,
+        "Wrong passwords for one email address before it is locked (smart lockout: the "
+        "same wrong password again does not count). 0 switches lockout off.",
+    ),
+    "lockout.duration": Setting(
+        60, "Seconds the first lockout lasts; each lockout after it lasts twice as long."
+    ),
+    "lockout.max_duration": Setting(3600, "The longest a lockout lasts, in seconds."),
+    # -- admin and support -----------------------------------------------------------
+    "admin.policy": Setting(
+        "B2C_1_admin_signin",
+        "The policy people sign in with to reach the admin pages (/admin). It must end "
+        "with a second factor: the pages let in only a sign-in whose amr includes mfa, by "
+        "someone granted a role with `idp admins grant`.",
+    ),
+    "admin.session_lifetime": Setting(
+        3600,
+        "Seconds an admin sign-in lasts on the admin pages before Gatehouse asks again.",
+    ),
+    "admin.secret_overlap": Setting(
+        86400,
+        "Seconds a client's old secret keeps working after the API or the pages rotate it, "
+        "unless the request names another overlap.",
+    ),
+    # -- dynamic client registration ---------------------------------------------------
+    "registration.enabled": Setting(
+        False,
+        "Serve RFC 7591 dynamic client registration at /register and RFC 7592 client "
+        "configuration at /register/{client_id}. Off by default: registered portals are "
+        "first-party, so each is normally added by an admin.",
+    ),
+    "registration.initial_access_token_env": Setting(
+        "IDP_REGISTRATION_INITIAL_ACCESS_TOKEN",
+        "Environment variable holding the initial access token that a registration "
+        "request must carry as a bearer token (RFC 7591 §3). Registration stays closed "
+        "while it is empty.",
+    ),
+    "registration.default_policies": Setting(
+        "",
+        "Comma-separated policies a dynamically registered client may use when its "
+        "request names none in the policies extension field; empty means it must name them.",
+    ),
     # -- addresses -----------------------------------------------------------------
     "address.provider": Setting(
         "csv",

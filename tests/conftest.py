@@ -41,6 +41,16 @@ def postgres_url() -> str | None:
     return url
 
 
+def redis_url() -> str:
+    """The Redis the suite shares counters through (scripts/ensure-services.sh)."""
+    url = os.environ.get("IDP_TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("IDP_TEST_REDIS_URL is not set: run the suite with `make test`")
+        pytest.skip("IDP_TEST_REDIS_URL is not set (make test sets it)")
+    return url
+
+
 @pytest.fixture
 def postgres_schema_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""

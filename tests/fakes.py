@@ -95,6 +95,9 @@ class FakeServices:
             return "wrong", None
         return "ok", account.object_id
 
+    def lockout_seconds(self, email: str) -> int:
+        return 0
+
     def hash_password(self, password: str) -> str:
         return "hash:" + password
 

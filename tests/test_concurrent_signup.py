@@ -25,6 +25,13 @@ EMAIL = "twins@example.com"
 PEOPLE = 50
 
 
+@pytest.fixture
+def settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Fifty people come from fifty addresses; here they share 127.0.0.1, so the
+    per-address throttles (tested in test_throttles.py) stand aside."""
+    return {**settings, "throttle.code_send": "0", "throttle.signup": "0"}
+
+
 def _ready_to_create(server: Any, outbox: Path) -> Visitor:
     """One browser at the "Create" page, its email verified."""
     _, challenge = pkce_pair()

@@ -184,7 +184,8 @@ WRONG_POLICIES = [
     ),
     pytest.param(
         policy_with(session={"remember_me": True}), None, "session.remember_me",
-        "is not a session setting; known: single_sign_on", id="unknown-session-key",
+        "is not a session setting; known: idle_timeout, keep_me_signed_in, lifetime, "
+        "single_sign_on", id="unknown-session-key",
     ),
     pytest.param(
         policy_with(session={"single_sign_on": "yes"}), None, "session.single_sign_on",

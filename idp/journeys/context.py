@@ -11,6 +11,8 @@ AMR = "auth.amr"
 AUTH_TIME = "auth.time"
 #: The browser session the journey began with; kept only while no step signs in anew.
 SESSION_SID = "auth.session_sid"
+#: "Keep me signed in" ticked on the sign-in page (honoured where the policy allows it).
+KEEP_SIGNED_IN = "auth.keep_signed_in"
 
 # What the authorization request brought.
 LOGIN_HINT = "request.login_hint"

@@ -315,7 +315,6 @@ def _session() -> str:
         [f"`{name}`", _type_word(kind), f"`{_toml(default)}`", doc]
         for name, (kind, default, doc) in sorted(SESSION_SETTINGS.items())
     ]
-    name, (_kind, default, _doc) = sorted(SESSION_SETTINGS.items())[0]
     return "\n".join(
         [
             "## [session]",
@@ -324,7 +323,8 @@ def _session() -> str:
             "",
             "```toml",
             "[session]",
-            f"{name} = {_toml(not default if isinstance(default, bool) else default)}",
+            "single_sign_on = false",
+            "idle_timeout = 900",
             "```",
             "",
             _table(["setting", "type", "default", "what it does"], rows),

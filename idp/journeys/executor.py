@@ -129,6 +129,7 @@ class Executor:
                 auth_time=int(context.get(keys.AUTH_TIME) or auth_time),
                 new_user=bool(context.get(keys.NEW_USER)),
                 session_sid=context.get(keys.SESSION_SID),
+                keep_signed_in=bool(context.get(keys.KEEP_SIGNED_IN)),
                 sign_in_route=(
                     "local"
                     if context.get(keys.ROUTE, "local") == "local"

@@ -51,6 +51,25 @@ SESSION_SETTINGS = {
         "portal gets its code without a page when nothing is missing. false makes the "
         "person sign in again every time.",
     ),
+    "lifetime": (
+        int,
+        0,
+        "Seconds a session begun by this policy lasts at most (an absolute timeout); 0 "
+        "uses the deployment's sessions.lifetime.",
+    ),
+    "idle_timeout": (
+        int,
+        0,
+        "Seconds a session begun by this policy may go unused before the person signs in "
+        "again; 0 uses the deployment's sessions.idle_timeout.",
+    ),
+    "keep_me_signed_in": (
+        bool,
+        False,
+        "Offer 'Keep me signed in' on the sign-in page: ticked, the session outlives the "
+        "browser and lasts sessions.keep_signed_in_lifetime, with no idle timeout. Leave "
+        "it off where people share computers.",
+    ),
 }
 _STEP_FIELDS = {"id", "order", "type", "settings", "skip_if"}
 
@@ -82,6 +101,10 @@ class Policy:
     @property
     def single_sign_on(self) -> bool:
         return bool(self.session.get("single_sign_on", True))
+
+    @property
+    def keep_me_signed_in(self) -> bool:
+        return bool(self.session.get("keep_me_signed_in", False))
 
 
 def _step(raw: Any, where: str, index: int) -> StepSpec:
@@ -185,8 +208,13 @@ def parse_policy(data: dict[str, Any], where: str) -> Policy:
             known = ", ".join(sorted(SESSION_SETTINGS))
             raise PolicyError(f"{where}: session.{name} is not a session setting; known: {known}")
         expected = SESSION_SETTINGS[name][0]
-        if not isinstance(value, expected):
+        wrong_type = not isinstance(value, expected) or (
+            expected is int and isinstance(value, bool)
+        )
+        if wrong_type:
             raise PolicyError(f"{where}: session.{name} must be {_kind(expected)}")
+        if expected is int and value < 0:
+            raise PolicyError(f"{where}: session.{name} must be 0 or more seconds")
     password = data.get("password", {})
     if not isinstance(password, dict):
         raise PolicyError(f"{where}: password must be a table")

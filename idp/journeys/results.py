@@ -71,6 +71,8 @@ class Authentication:
     session_sid: str | None = None
     #: How the person signed in, for the "Last used" mark: "local" or a provider's name.
     sign_in_route: str | None = None
+    #: The person ticked "Keep me signed in" (the policy decides whether it counts).
+    keep_signed_in: bool = False
 
 
 @dataclass(frozen=True)

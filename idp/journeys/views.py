@@ -28,6 +28,7 @@ from idp.journeys.services import SqlJourneyServices, find_pending_signup, follo
 from idp.protocol.sessions import SessionEnded, owns_journey
 from idp.runtime import runtime
 from idp.security import audit
+from idp.security.throttle import journey_buckets
 from idp.store.models import JourneyState
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,10 @@ def submit(journey_id: str) -> Response:
     form = {key: request.form.get(key, "") for key in request.form}
     step_id = form.pop("step", "")
     form.pop("csrf_token", None)
+    wait = _throttled(state, step_id, form)
+    if wait:
+        db.session.commit()
+        return too_many_requests(wait, url_for("journeys.page", journey_id=journey_id))
     outcome = _executor(state).submit(progress, step_id, form, timestamp(runtime().clock.now()))
     _save(state, progress)
     moved_on = isinstance(outcome, Page) and outcome.step_id != step_id
@@ -146,6 +151,30 @@ def submit(journey_id: str) -> Response:
         # an in-page action ("Send verification code") shows its page straight away.
         return redirect(url_for("journeys.page", journey_id=journey_id), 303)
     return _respond(state, outcome)
+
+
+def _throttled(state: JourneyState, step_id: str, form: dict[str, str]) -> int:
+    """Seconds this address must wait before this submission, or 0 (security/throttle.py).
+    Nothing is run or saved for a throttled submission, so nothing is lost either."""
+    policy = runtime().policies.get(state.policy_id)
+    step = next((s for s in policy.steps if s.id == step_id), None) if policy else None
+    if step is None:
+        return 0
+    throttle = current_app.extensions["idp.throttle"]
+    chose = (state.context or {}).get(keys.CHOICE)
+    waits = [
+        throttle.hit(bucket, request.remote_addr)
+        for bucket in journey_buckets(step.type, form.get("action", ""), chose)
+    ]
+    return max(waits, default=0)
+
+
+def too_many_requests(seconds: int, again: str | None) -> Response:
+    """A page that says how long to wait (429, with Retry-After)."""
+    minutes = -(-seconds // 60) if seconds > 90 else 0
+    html = render_template("too_many_requests.html", seconds=seconds, minutes=minutes,
+                           again=again)
+    return Response(html, 429, {"Retry-After": str(seconds), "Cache-Control": "no-store"})
 
 
 def _save(state: JourneyState, progress: JourneyProgress) -> None:

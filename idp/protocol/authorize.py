@@ -8,13 +8,18 @@ They are an ordered table of small named checks, each citing its rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import (
+    InvalidRequestError,
+    OAuth2Request,
+    UnsupportedResponseTypeError,
+)
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oidc.core.errors import InteractionRequiredError
 from flask import Response, current_app, g, render_template, request
@@ -76,8 +81,21 @@ def check_max_age(grant: Any) -> None:
         raise InvalidRequestError("max_age must be a whole number of seconds.")
 
 
+def check_admin_scopes(grant: Any) -> None:
+    """The admin API's scopes are for machines (client_credentials) only: a person's
+    sign-in never yields a token that manages Gatehouse (RFC 6749 §3.3, invalid_scope)."""
+    from authlib.oauth2.rfc6749 import InvalidScopeError
+
+    from idp.store.clients import ADMIN_SCOPES
+
+    requested = (grant.request.payload.data.get("scope") or "").split()
+    if any(scope in ADMIN_SCOPES for scope in requested):
+        raise InvalidScopeError("Admin scopes are given only by the client_credentials grant.")
+
+
 AUTHORIZATION_CHECKS: list[Callable[[Any], None]] = [
     check_request_object,
+    check_admin_scopes,
     check_policy,
     check_response_mode,
     check_max_age,
@@ -160,9 +178,16 @@ def error_page(error: OAuth2Error) -> Response:
     return Response(page, 400)
 
 
+#: RFC 6749 Appendix A.3: response-type = response-name *( SP response-name ), of
+#: VSCHAR-like characters. Checked before authlib, whose errors quote the value back.
+_RESPONSE_TYPE = re.compile(r"^[\x20-\x7e]*$")
+
+
 def authorize(authority: Authority) -> Response:
     server = current_app.extensions["idp.server"]
     data = request.values
+    if not _RESPONSE_TYPE.match(data.get("response_type", "")):
+        return error_page(UnsupportedResponseTypeError("The response_type is not supported."))
     current = usable_session(data)
     end_user = current[1] if current else None
     try:
@@ -249,7 +274,7 @@ def finish_authorization(saved: dict[str, Any], authentication: Any) -> Response
     """The journey is done: start the browser session and answer the saved request."""
     server = current_app.extensions["idp.server"]
     g.authority = authority_from(runtime().settings, saved["policy_id"], saved["per_policy"])
-    session_row, user = start_session(authentication)
+    session_row, user = start_session(authentication, runtime().policies.get(saved["policy_id"]))
     oauth_request = SavedAuthorizationRequest(saved)
     try:
         grant = server.get_authorization_grant(oauth_request)

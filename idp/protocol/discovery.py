@@ -45,7 +45,14 @@ AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", 
 
 def metadata(authority: Authority) -> dict[str, Any]:
     algorithms = keys.algorithms_in_use(runtime().clock.now())
+    settings = runtime().settings
+    registration = (
+        {"registration_endpoint": f"{settings['server.base_url']}/register"}
+        if settings["registration.enabled"]
+        else {}
+    )
     return {
+        **registration,
         "issuer": authority.issuer,
         **authority.endpoints(),
         "response_types_supported": ["code"],
@@ -65,4 +72,9 @@ def metadata(authority: Authority) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
+        # OIDC Back-Channel Logout 1.0 §2.1 and Front-Channel Logout 1.0 §3: sid is sent.
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,
     }

@@ -187,7 +187,15 @@ class RefreshTokenGrant(IssuesGatehouseTokens, grants.RefreshTokenGrant):
     def new_family(self, user: User | None) -> TokenFamily:
         # Rotation keeps the family: the new tokens answer for the same grant.
         token: tokens.IssuedToken = self.request.refresh_token
-        if not tokens.claim_refresh_token(token.row, runtime().clock.now()):
+        now = runtime().clock.now()
+        if not tokens.claim_refresh_token(token.row, now):
+            # Presented twice at once: the other request won the race. The reuse rule
+            # holds all the same (RFC 9700 §4.14.2): one token, used twice, revokes its
+            # family — an attacker racing the real portal gains nothing.
+            tokens.revoke_family(token.family.id, now, "refresh token reused")
+            audit.record("token.refresh_reused", client_id=token.family.client_id,
+                         details={"family": token.family.id, "concurrent": True})
+            db.session.commit()
             raise InvalidGrantError("The refresh token has already been used.")
         return token.family
 

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from idp.clock import timestamp
 from idp.extensions import db
+from idp.metrics import TOKENS_ISSUED
 from idp.protocol import keys
 from idp.protocol.claims import route_claims
 from idp.protocol.clients import OAuthClient
@@ -76,6 +77,7 @@ def issue(
         claims.update(route_claims(family.route, family.policy_id))
     access_token = sign(rt, claims, "at+jwt")
     _record(family, "access", access_token, scope, now, access_seconds, jti)
+    TOKENS_ISSUED.labels(kind="access").inc()
     token: dict[str, Any] = {
         "token_type": "Bearer",
         "access_token": access_token,
@@ -86,6 +88,7 @@ def issue(
         refresh_seconds = lifetime(rt, client, "refresh_token", family.policy_id)
         refresh_token = new_secret(32)
         _record(family, "refresh", refresh_token, scope, now, refresh_seconds, None)
+        TOKENS_ISSUED.labels(kind="refresh").inc()
         token["refresh_token"] = refresh_token
         token["refresh_token_expires_in"] = refresh_seconds
     return token

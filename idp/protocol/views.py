@@ -6,6 +6,7 @@ B2C's shapes, all served: ``/{tenant}/{policy}/...``, ``/tfp/{tenant}/{policy}/.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,6 @@ from flask import (
     current_app,
     g,
     jsonify,
-    render_template,
     request,
 )
 
@@ -27,6 +27,7 @@ from idp.protocol import keys
 from idp.protocol.authority import Authority, authority_from, tenant_matches
 from idp.protocol.authorize import authorize
 from idp.protocol.discovery import metadata
+from idp.protocol.logout import signed_out_page
 from idp.protocol.sessions import end_browser_session
 from idp.runtime import runtime
 
@@ -83,7 +84,33 @@ def jwks(authority: Authority) -> Response:
     return response
 
 
+def _throttled(bucket: str) -> Response | None:
+    """429 with Retry-After when this address has used up the bucket (security/throttle.py)."""
+    wait = current_app.extensions["idp.throttle"].hit(bucket, request.remote_addr)
+    if not wait:
+        return None
+    body = {"error": "too_many_requests",
+            "error_description": f"Too many requests from this address. Wait {wait} seconds."}
+    response = jsonify(body)
+    response.status_code = 429
+    response.headers["Retry-After"] = str(wait)
+    return _with_no_store(response)
+
+
+#: RFC 6749 Appendix A.10: grant-name characters. Checked before authlib, whose error
+#: would quote a value with control characters back and fail.
+_GRANT_TYPE = re.compile(r"^[\x21-\x7e]*$")
+
+
 def token(authority: Authority) -> Response:
+    throttled = _throttled("token")
+    if throttled is not None:
+        return throttled
+    if not _GRANT_TYPE.match(request.form.get("grant_type", "")):
+        refusal = jsonify({"error": "unsupported_grant_type",
+                           "error_description": "The grant_type is not supported."})
+        refusal.status_code = 400
+        return _with_no_store(refusal)
     response: Response = _server().create_token_response()
     db.session.commit()  # reuse detection may have revoked a family even on an error
     return _with_no_store(response)
@@ -103,6 +130,9 @@ def revoke(authority: Authority) -> Response:
 
 
 def introspect(authority: Authority) -> Response:
+    throttled = _throttled("introspect")
+    if throttled is not None:
+        return throttled
     return _with_no_store(_server().create_endpoint_response("introspection"))
 
 
@@ -114,11 +144,18 @@ def logout(authority: Authority) -> Response:
         # A bad id_token_hint must not stop a person signing out (RP-Initiated Logout §2);
         # they are signed out and told, and nobody is redirected anywhere.
         end_browser_session()
-        return Response(render_template("signed_out.html", problem=error.description), 400)
+        return signed_out_page(400, problem=error.description, ended_sids=g.get("ended_sids"))
     response = server.create_endpoint_response("end_session", end_request)
     if response is None:
         client = getattr(end_request, "client", None)
-        return Response(render_template("signed_out.html", client=client), 200)
+        return signed_out_page(200, client=client, ended_sids=g.get("ended_sids"))
+    if g.get("ended_sids") and response.status_code in (302, 303):
+        # Front-Channel Logout §4: the portals' iframes load first, then the person goes on
+        # to the post-logout URI (a meta refresh: no script, and a link to press).
+        page = signed_out_page(200, ended_sids=g.get("ended_sids"),
+                               continue_to=response.headers["Location"])
+        if b"<iframe" in page.get_data():
+            return page
     return response
 
 

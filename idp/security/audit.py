@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, has_request_context, request
 
 from idp.extensions import db
+from idp.metrics import EVENTS
 from idp.store.models import AuditEvent, User
 
 
@@ -33,4 +34,5 @@ def record(
         details=details or {},
     )
     db.session.add(event)
+    EVENTS.labels(type=event_type).inc()
     return event

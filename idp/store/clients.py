@@ -19,6 +19,7 @@ A file describes one relying party (example: clients/parent-portal.toml)::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import uuid
 from collections.abc import Iterable
@@ -37,6 +38,8 @@ from idp.store.models import Client
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
+#: Scopes for the admin API (admin/roles.py); only client_credentials tokens use them.
+ADMIN_SCOPES = ("gatehouse.admin", "gatehouse.support")
 LIFETIMES = ("access_token", "id_token", "refresh_token")
 _KNOWN_FIELDS = {
     "client_id",
@@ -60,6 +63,26 @@ _KNOWN_FIELDS = {
 class ClientFileError(ValueError):
     """A client file is wrong; the message names the file and the field."""
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,100}")
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "client_id": str,
+    "name": str,
+    "type": str,
+    "token_endpoint_auth_method": str,
+    "secret_env": str,
+    "policies": list,
+    "grant_types": list,
+    "jwks": dict,
+    "jwks_uri": str,
+    "backchannel_logout_uri": str,
+    "frontchannel_logout_uri": str,
+}
+
 
 @dataclass
 class ClientRegistration:
@@ -71,8 +94,12 @@ class ClientRegistration:
     source: str = ""
 
 
-def _uri_problem(uri: str) -> str | None:
-    parts = urlsplit(uri)
+def uri_problem(uri: str) -> str | None:
+    """What is wrong with a URI a client registers, or None."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "is not a valid URI"
     if not parts.scheme or (not parts.netloc and parts.scheme in {"http", "https"}):
         return "must be an absolute URI"
     if parts.fragment:
@@ -82,18 +109,40 @@ def _uri_problem(uri: str) -> str | None:
     return None
 
 
-def validate_registration(data: dict[str, Any], where: str) -> ClientRegistration:
-    """Check a client's fields; raise ClientFileError naming ``where`` and the field."""
+def validate_registration(
+    data: dict[str, Any], where: str, generated_secret: bool = False
+) -> ClientRegistration:
+    """Check a client's fields; raise ClientFileError naming ``where`` and the field.
+
+    ``generated_secret``: Gatehouse makes the secret (the API, the CLI, dynamic
+    registration), so no ``secret_env`` names where it lives.
+    """
 
     def fail(field_name: str, problem: str) -> ClientFileError:
-        return ClientFileError(f"{where}: {field_name} {problem}")
+        return ClientFileError(f"{where}: {field_name} {problem}", field_name)
 
     unknown = sorted(set(data) - _KNOWN_FIELDS)
     if unknown:
         raise fail(unknown[0], "is not a client setting")
+    for name, kind in _TYPES.items():
+        if name in data and not isinstance(data[name], kind):
+            what = {str: "text", list: "a list", dict: "a table (an object)"}[kind]  # type: ignore[index]
+            raise fail(name, f"must be {what}")
     for required in ("client_id", "name", "redirect_uris"):
         if not data.get(required):
             raise fail(required, "is required")
+    if not _CLIENT_ID.fullmatch(data["client_id"]):
+        raise fail("client_id", "must be 1 to 100 letters, digits, '.', '_', '~' or '-'")
+    if len(data["name"]) > 200 or not data["name"].strip():
+        raise fail("name", "must be 1 to 200 characters")
+    for list_field in ("policies", "grant_types"):
+        if not all(isinstance(v, str) for v in data.get(list_field, [])):
+            raise fail(list_field, "must be a list of names")
+    for uri_field in ("backchannel_logout_uri", "frontchannel_logout_uri"):
+        if data.get(uri_field):
+            problem = uri_problem(data[uri_field])
+            if problem:
+                raise fail(uri_field, problem)
     client_type = data.get("type", "confidential")
     if client_type not in ("public", "confidential"):
         raise fail("type", "must be public or confidential")
@@ -105,12 +154,12 @@ def validate_registration(data: dict[str, Any], where: str) -> ClientRegistratio
         raise fail("token_endpoint_auth_method", "must be none for a public client")
     if client_type == "confidential" and method == "none":
         raise fail("token_endpoint_auth_method", "cannot be none for a confidential client")
-    if method.startswith("client_secret") and not data.get("secret_env"):
+    if method.startswith("client_secret") and not generated_secret and not data.get("secret_env"):
         raise fail("secret_env", "must name the environment variable that holds the secret")
     if method == "private_key_jwt" and not (data.get("jwks") or data.get("jwks_uri")):
         raise fail("jwks", "or jwks_uri is required for private_key_jwt")
     if data.get("jwks_uri"):
-        problem = _uri_problem(str(data["jwks_uri"]))
+        problem = uri_problem(str(data["jwks_uri"]))
         if problem:
             raise fail("jwks_uri", problem)
     for list_field in ("redirect_uris", "post_logout_redirect_uris"):
@@ -118,13 +167,16 @@ def validate_registration(data: dict[str, Any], where: str) -> ClientRegistratio
         if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
             raise fail(list_field, "must be a list of URIs")
         for uri in uris:
-            problem = _uri_problem(uri)
+            problem = uri_problem(uri)
             if problem:
                 raise fail(list_field, f"entry {uri!r} {problem}")
     scopes = data.get("scopes", list(SCOPES))
-    bad = [s for s in scopes if s not in SCOPES]
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise fail("scopes", "must be a list of scope names")
+    known = (*SCOPES, *ADMIN_SCOPES)
+    bad = [s for s in scopes if s not in known]
     if bad:
-        raise fail("scopes", f"has unknown scope {bad[0]!r}; known: {', '.join(SCOPES)}")
+        raise fail("scopes", f"has unknown scope {bad[0]!r}; known: {', '.join(known)}")
     default_grants = ["authorization_code", "refresh_token"]
     grant_types = data.get("grant_types", default_grants)
     bad = [g for g in grant_types if g not in GRANT_TYPES]
@@ -135,9 +187,13 @@ def validate_registration(data: dict[str, Any], where: str) -> ClientRegistratio
     lifetimes = data.get("lifetimes", {})
     if not isinstance(lifetimes, dict):
         raise fail("lifetimes", "must be a table of seconds, like [lifetimes] access_token = 3600")
+    lifetimes = dict(lifetimes)
     for name, value in lifetimes.items():
         if name not in LIFETIMES:
             raise fail(f"lifetimes.{name}", f"is not one of {', '.join(LIFETIMES)}")
+        if isinstance(value, float) and value.is_integer():
+            # JSON has one number type: 3600.0 is the whole number 3600 (JSON Schema agrees).
+            value = lifetimes[name] = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise fail(f"lifetimes.{name}", "must be a positive number of seconds")
     metadata = {
@@ -282,8 +338,7 @@ def add_client(
     }
     if not public:
         data["token_endpoint_auth_method"] = "client_secret_basic"
-        data["secret_env"] = "(generated)"
-    registration = validate_registration(data, "idp clients add")
+    registration = validate_registration(data, "idp clients add", generated_secret=True)
     if get_client(registration.client_id) is not None:
         raise ClientFileError(f"a client with client_id {registration.client_id!r} exists")
     secret = None if public else new_secret()

@@ -140,6 +140,9 @@ class Client(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     source: Mapped[str] = mapped_column(String(20), default="cli")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: RFC 7592: the digest of the registration access token that manages this client,
+    #: for clients made through dynamic registration.
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -280,6 +283,12 @@ class BrowserSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    #: When the session was last used to sign in somewhere, for the idle timeout.
+    last_seen_at: Mapped[datetime | None]
+    #: Seconds it may go unused; None for none ("Keep me signed in").
+    idle_timeout: Mapped[int | None] = mapped_column(Integer)
+    #: "Keep me signed in": its cookie outlives the browser.
+    persistent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class JourneyState(Base):
@@ -370,6 +379,38 @@ class UsedAssertion(Base):
     client_id: Mapped[str] = mapped_column(String(100))
     jti: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+class PasswordLockout(Base):
+    """Wrong passwords for one email address and the lock they led to (security/lockout.py).
+
+    Keyed by a digest of the address, account or not, so a lockout reveals nothing."""
+
+    __tablename__ = "password_lockouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    #: Keyed digests of the wrong passwords of this round, so a repeat is not counted.
+    recent: Mapped[list[str]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AdminRole(Base):
+    """A person allowed into the admin pages: ``admin`` (everything) or ``support``
+    (people only). Granted with ``idp admins grant``."""
+
+    __tablename__ = "admin_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    granted_at: Mapped[datetime]
+    granted_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class AuditEvent(Base):

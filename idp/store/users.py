@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -75,16 +75,73 @@ def create_local_user(
 
 
 def active_session(sid: str, now: datetime) -> BrowserSession | None:
+    """The session, unless it has ended, reached its lifetime, or gone unused longer than
+    its idle timeout."""
     session = db.session.scalar(select(BrowserSession).where(BrowserSession.sid == sid))
     if session is None or session.ended_at is not None or session.expires_at <= now:
         return None
+    if session.idle_timeout:
+        last = session.last_seen_at or session.created_at
+        if now - last >= timedelta(seconds=session.idle_timeout):
+            return None
     return session
+
+
+#: Where ended sessions wait, in the transaction's Session.info, for their back-channel
+#: logout tokens to be sent once it commits (protocol/logout.py).
+ENDED_SESSIONS = "gatehouse.ended_sessions"
+
+
+def note_ended_sessions(user: User, sids: list[str]) -> None:
+    """Record, for OIDC Back-Channel Logout, which portals each ended session signed in
+    to: every client a code or a token was issued to under that sid, with the issuer it
+    was issued by. Looked up now, while the rows exist (a deleted person's go with them).
+    """
+    if not sids:
+        return
+    from idp.store.models import AuthorizationCode, Client
+
+    pairs = {
+        tuple(row)
+        for row in db.session.execute(
+            select(TokenFamily.sid, TokenFamily.client_id, TokenFamily.issuer).where(
+                TokenFamily.sid.in_(sids)
+            )
+        )
+    } | {
+        tuple(row)
+        for row in db.session.execute(
+            select(AuthorizationCode.sid, AuthorizationCode.client_id, AuthorizationCode.issuer)
+            .where(AuthorizationCode.sid.in_(sids))
+        )
+    }
+    client_ids = {client_id for _, client_id, _ in pairs}
+    clients = {
+        c.client_id: c
+        for c in db.session.scalars(select(Client).where(Client.client_id.in_(client_ids)))
+    }
+    noted = db.session.info.setdefault(ENDED_SESSIONS, [])
+    for sid, client_id, issuer in sorted(pairs, key=lambda p: (str(p[0]), str(p[1]))):
+        client = clients.get(str(client_id))
+        uri = (client.metadata_ or {}).get("backchannel_logout_uri") if client else None
+        if uri and client is not None and client.enabled:
+            noted.append({"sid": sid, "sub": user.object_id, "client_id": client_id,
+                          "issuer": issuer, "uri": uri})
 
 
 def sign_out_everywhere(user: User, now: datetime) -> int:
     """End every browser session of the person and revoke every token issued to them
     (after a password reset or a change of email, whoever else was signed in is not any
-    more). Returns how many token families were revoked. The caller commits."""
+    more). Returns how many token families were revoked. The caller commits; portals
+    registered for back-channel logout are told once it does."""
+    ended = list(
+        db.session.scalars(
+            select(BrowserSession.sid).where(
+                BrowserSession.user_id == user.id, BrowserSession.ended_at.is_(None)
+            )
+        )
+    )
+    note_ended_sessions(user, ended)
     db.session.execute(
         update(BrowserSession)
         .where(BrowserSession.user_id == user.id, BrowserSession.ended_at.is_(None))

@@ -29,7 +29,7 @@ from idp.journeys.context import CHOICE, EMAIL_VERIFIED, FORM_STATE, SIGNIN_EMAI
 from idp.journeys.results import Page, StepOk, StepResult
 from idp.security.password_rules import PasswordRules
 
-SignInResult = Literal["ok", "wrong"]
+SignInResult = Literal["ok", "wrong", "locked"]
 
 
 class JourneyServices(Protocol):
@@ -46,7 +46,12 @@ class JourneyServices(Protocol):
         ...
 
     def check_local_password(self, email: str, password: str) -> tuple[SignInResult, str | None]:
-        """("ok", object id) or ("wrong", None)."""
+        """("ok", object id), ("wrong", None), or ("locked", None) when too many wrong
+        passwords for this address have locked it for a while (security/lockout.py)."""
+        ...
+
+    def lockout_seconds(self, email: str) -> int:
+        """Seconds until a locked address may try a password again; 0 if it is not locked."""
         ...
 
     def hash_password(self, password: str) -> str: ...

@@ -12,6 +12,19 @@ from idp.journeys.results import Page, StepInvalid, StepOk, StepResult
 from idp.journeys.steps.base import JourneyServices, Setting, StepType, register
 from idp.validation import is_email_address
 
+
+def _locked_message(minutes: int) -> str:
+    if minutes == 1:
+        return N_(
+            "There have been too many wrong passwords for this email address. Wait 1 "
+            "minute, then try again, or reset your password"
+        )
+    return N_(
+        "There have been too many wrong passwords for this email address. Wait {n} "
+        "minutes, then try again, or reset your password"
+    ).format(n=minutes)
+
+
 _WRONG_CREDENTIALS = N_(
     "Enter the email address and password for your account. If you have forgotten your "
     "password, you can reset it."
@@ -108,6 +121,7 @@ class LocalSignInPage(StepType):
             return StepOk(
                 {
                     keys.CHOICE: "federate",
+                    keys.KEEP_SIGNED_IN: form.get("keep_signed_in") == "yes",
                     keys.FEDERATION_PROVIDER: provider,
                     keys.FEDERATION_RESULT: None,
                     keys.FEDERATION_ERROR: None,
@@ -130,6 +144,9 @@ class LocalSignInPage(StepType):
         if errors:
             return StepInvalid(errors, {"email": email})
         outcome, object_id = services.check_local_password(email, password)
+        if outcome == "locked":
+            minutes = max(1, -(-services.lockout_seconds(email) // 60))
+            return StepInvalid({"email": _locked_message(minutes)}, {"email": email})
         if outcome != "ok" or object_id is None:
             return StepInvalid({"email": _WRONG_CREDENTIALS}, {"email": email})
         return StepOk(
@@ -139,5 +156,6 @@ class LocalSignInPage(StepType):
                 keys.AMR: ["pwd"],
                 keys.SIGNIN_EMAIL: email,
                 keys.CHOICE: None,
+                keys.KEEP_SIGNED_IN: form.get("keep_signed_in") == "yes",
             }
         )
