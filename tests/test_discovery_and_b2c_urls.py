@@ -130,6 +130,11 @@ def test_pages_carry_strict_security_headers(client, user):
     page = client.get(journey)
     csp = page.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp
+    # No inline script at all: not even a nonce lets one in, and the page has none.
+    assert "script-src 'self';" in csp and "nonce-" not in csp
+    html = page.get_data(as_text=True)
+    assert "<script>" not in html and "<script nonce" not in html
+    assert all('src="' in tag for tag in html.split("<script")[1:])
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "no-referrer"
     cookie = page.headers.get("Set-Cookie", "") or client.get_cookie("gatehouse_session")

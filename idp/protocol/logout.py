@@ -145,12 +145,12 @@ def frame_sources(frames: list[str]) -> str:
 
 def signed_out_page(status: int = 200, **values: Any) -> Response:
     """The signed-out page, with the front-channel iframes for what this browser ended."""
-    from idp.security.headers import CSP, csp_nonce
+    from idp.security.headers import CSP
 
     frames = front_channel_frames(values.pop("ended_sids", None) or [])
     response = Response(render_template("signed_out.html", frames=frames, **values), status)
     if frames:
-        policy = CSP.format(nonce=csp_nonce()).replace(
+        policy = CSP.replace(
             "frame-ancestors", f"frame-src {frame_sources(frames)}; frame-ancestors"
         )
         response.headers["Content-Security-Policy"] = policy
