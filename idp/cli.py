@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -267,57 +266,23 @@ def keys() -> None:
 @pass_ctx
 def keys_rotate(ctx: AppContext, algorithm: str | None, immediately: bool) -> None:
     """Add a signing key; JWKS publishes it before it signs, and keeps the old one."""
-    from idp.extensions import db as database
-    from idp.protocol.keys import rotate
+    from idp.admin.operations import rotate_keys
 
-    rt = _runtime(ctx)
-    settings = rt.settings
-    ahead = 0 if immediately else settings["keys.publish_ahead_seconds"]
-    with ctx.app.app_context():
-        longest = _longest_signed_token_lifetime(rt)
-        key = rotate(
-            rt.encryptor,
-            algorithm or settings["keys.algorithm"],
-            rt.clock.now(),
-            timedelta(seconds=ahead),
-            timedelta(seconds=longest),
-        )
-        database.session.commit()
-        click.echo(
-            f"kid: {key.kid}  algorithm: {key.algorithm}  signs from: {key.active_from.isoformat()}"
-        )
-
-
-def _longest_signed_token_lifetime(rt: Any) -> int:
-    """The longest an ID or access token may live: deployment, policy or client override."""
-    from idp.store.clients import list_clients
-
-    names = ("id_token", "access_token")
-    lifetimes = [rt.settings[f"tokens.{n}_lifetime"] for n in names]
-    for policy in rt.policies:
-        lifetimes += [policy.tokens.get(f"{n}_lifetime", 0) for n in names]
-    for client in list_clients():
-        lifetimes += [client.metadata_.get("lifetimes", {}).get(n, 0) for n in names]
-    return int(max(lifetimes))
+    key = _operate(ctx, rotate_keys, algorithm, immediately)
+    click.echo(f"kid: {key['kid']}  algorithm: {key['algorithm']}  signs from: {key['signs_from']}")
 
 
 @keys.command("list")
 @pass_ctx
 def keys_list(ctx: AppContext) -> None:
     """List signing keys and their lifecycle."""
-    from sqlalchemy import select
+    from idp.admin.operations import list_keys
 
-    from idp.extensions import db as database
-    from idp.store.models import SigningKey
-
-    with ctx.app.app_context():
-        for key in database.session.scalars(select(SigningKey).order_by(SigningKey.created_at)):
-            retired = key.retired_at.isoformat() if key.retired_at else "-"
-            until = key.publish_until.isoformat() if key.publish_until else "-"
-            click.echo(
-                f"{key.kid}\t{key.algorithm}\tsigns from {key.active_from.isoformat()}"
-                f"\tretired {retired}\tpublished until {until}"
-            )
+    for key in _operate(ctx, list_keys):
+        click.echo(
+            f"{key['kid']}\t{key['algorithm']}\t{key['state']}\tsigns from {key['signs_from']}"
+            f"\tretired {key['retired_at'] or '-'}\tpublished until {key['published_until'] or '-'}"
+        )
 
 
 # -- users -----------------------------------------------------------------------------

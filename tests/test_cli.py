@@ -119,10 +119,11 @@ class Gatehouse:
     def signing_keys(self) -> list[dict[str, Any]]:
         keys = []
         for line in self.ok("keys", "list").splitlines():
-            kid, algorithm, signs, retired, until = line.split("\t")
+            kid, algorithm, state, signs, retired, until = line.split("\t")
             keys.append({
                 "kid": kid,
                 "algorithm": algorithm,
+                "state": state,
                 "active_from": datetime.fromisoformat(signs.removeprefix("signs from ")),
                 "retired_at": _when(retired.removeprefix("retired ")),
                 "publish_until": _when(until.removeprefix("published until ")),
