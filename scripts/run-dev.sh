@@ -19,6 +19,8 @@ if [ -n "${GATEHOUSE_DEMO_USER:-1}" ]; then
     printf '%s\n' 'Demo-password-2026' | "${idp[@]}" users add \
         --email demo@example.com --given-name Jenny --family-name Hinsen 2>/dev/null \
         && echo "Demo account: demo@example.com / Demo-password-2026" || true
+    # ...who may also try the admin pages (a second factor by email, from the outbox).
+    "${idp[@]}" admins grant demo@example.com --role admin >/dev/null 2>&1 || true
 fi
 
 # Gatehouse and the example portal (its footer linking Gatehouse's outbox page) run as
@@ -40,4 +42,5 @@ echo "Gatehouse on http://127.0.0.1:5000 — try http://127.0.0.1:5000/.well-kno
 echo "Example portal on http://127.0.0.1:5001 — the Parent Portal (/parent/) and the Blue Badge portal (/bluebadge/)"
 echo "Emails, texts and calls (codes, activation links) are listed on the outbox page at"
 echo "http://127.0.0.1:5000/dev/outbox (also in instance/outbox-dev.jsonl). Ctrl-C stops both."
+echo "Admin pages on http://127.0.0.1:5000/admin (the demo account has the admin role here)."
 wait "$gatehouse"
