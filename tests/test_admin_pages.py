@@ -939,3 +939,15 @@ def test_an_unfinished_sign_in_cookie_expires(client: Any, clock: Any) -> None:
     clock.advance(seconds=signin.PENDING_MAX_AGE)
     client.get("/admin/signin")
     assert len(pending_sign_ins(client)) == 1  # the stale one was dropped
+
+
+def test_the_admin_pages_client_gets_no_tokens_from_the_token_endpoint(
+    app: Any, client: Any, outbox: Path
+) -> None:
+    """Its codes are redeemed in-process; the token endpoint does not know the client."""
+    client.get("/admin/signin")  # makes the internal client
+    response = client.post("/token", data={
+        "grant_type": "authorization_code", "code": "anything", "client_id": "gatehouse-admin",
+        "redirect_uri": "http://127.0.0.1:5000/admin/callback", "code_verifier": "x" * 43})
+    assert response.status_code in (400, 401)
+    assert response.json["error"] == "invalid_client"

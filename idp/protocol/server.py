@@ -39,6 +39,12 @@ def query_client(client_id: str) -> OAuthClient | None:
     row = get_client(client_id)
     if row is None or not row.enabled:
         return None
+    if row.source == "internal" and (flask_request.endpoint or "").startswith(
+        ("protocol.token", "protocol.revoke", "protocol.introspect")
+    ):
+        # Gatehouse's own admin pages redeem their codes in-process (admin/signin.py):
+        # their client starts sign-ins and nothing else, so no endpoint issues it tokens.
+        return None
     return OAuthClient(row, runtime().clock.now())
 
 
