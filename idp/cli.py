@@ -187,25 +187,12 @@ def _client_or_fail(client_id: str) -> Any:
 @click.argument("client_id")
 @pass_ctx
 def clients_show(ctx: AppContext, client_id: str) -> None:
-    """Show one client's registration (never its secret)."""
+    """Show one client's registration (never its secret), as the admin API shows it."""
     import json
 
-    with ctx.app.app_context():
-        client = _client_or_fail(client_id)
-        click.echo(
-            json.dumps(
-                {
-                    "client_id": client.client_id,
-                    "name": client.name,
-                    "type": client.client_type,
-                    "source": client.source,
-                    "enabled": client.enabled,
-                    "has_secret": bool(client.secret_hash),
-                    **client.metadata_,
-                },
-                indent=2,
-            )
-        )
+    from idp.admin.operations import show_client
+
+    click.echo(json.dumps(_operate(ctx, show_client, client_id), indent=2))
 
 
 @clients.command("rotate-secret")

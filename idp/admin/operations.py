@@ -24,6 +24,7 @@ from idp.extensions import db
 from idp.runtime import runtime
 from idp.security import audit
 from idp.store.clients import (
+    KNOWN_FIELDS,
     ClientFileError,
     get_client,
     list_clients,
@@ -363,22 +364,7 @@ def delete_person(actor: Actor, reference: str) -> dict[str, Any]:
 # -- clients ---------------------------------------------------------------------------
 
 #: Fields the API accepts when registering a client (RFC 7591 names where there is one).
-CLIENT_FIELDS = (
-    "client_id",
-    "name",
-    "type",
-    "token_endpoint_auth_method",
-    "redirect_uris",
-    "post_logout_redirect_uris",
-    "policies",
-    "scopes",
-    "grant_types",
-    "lifetimes",
-    "jwks",
-    "jwks_uri",
-    "backchannel_logout_uri",
-    "frontchannel_logout_uri",
-)
+CLIENT_FIELDS = tuple(sorted(KNOWN_FIELDS - {"secret_env"}))
 #: client_ids the admin pages' own addresses use (/admin/clients/new), or Gatehouse's own.
 RESERVED_CLIENT_IDS = frozenset({"new", "gatehouse-admin"})
 #: Fields an update may change.

@@ -41,7 +41,7 @@ SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
 #: Scopes for the admin API (admin/roles.py); only client_credentials tokens use them.
 ADMIN_SCOPES = ("gatehouse.admin", "gatehouse.support")
 LIFETIMES = ("access_token", "id_token", "refresh_token")
-_KNOWN_FIELDS = {
+KNOWN_FIELDS = {
     "client_id",
     "name",
     "type",
@@ -121,7 +121,7 @@ def validate_registration(
     def fail(field_name: str, problem: str) -> ClientFileError:
         return ClientFileError(f"{where}: {field_name} {problem}", field_name)
 
-    unknown = sorted(set(data) - _KNOWN_FIELDS)
+    unknown = sorted(set(data) - KNOWN_FIELDS)
     if unknown:
         raise fail(unknown[0], "is not a client setting")
     for name, kind in _TYPES.items():
