@@ -121,6 +121,7 @@ def create_app(
     from idp.admin import pages as admin_pages
     from idp.federation import Federation
     from idp.journeys import views as journey_views
+    from idp.migrate import views as password_links
     from idp.protocol import dynamic_registration, logout
     from idp.protocol import views as protocol_views
     from idp.protocol.authorize import finish_authorization
@@ -133,6 +134,7 @@ def create_app(
     protocol_views.init_app(app)
     Federation.from_settings(app, settings)
     app.register_blueprint(journey_views.bp)
+    app.register_blueprint(password_links.bp)
     dev_views.init_app(app)
     admin_api.init_app(app)
     admin_pages.init_app(app)

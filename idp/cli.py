@@ -373,6 +373,10 @@ def users_show(ctx: AppContext, reference: str) -> None:
         click.echo(f"enabled: {user.enabled}")
         for identity in user.identities:
             click.echo(f"signs in with: {identity.route} ({identity.issuer})")
+        from idp.migrate.passwords import awaiting
+
+        if awaiting(user) is not None:
+            click.echo("password: follows from B2C at the first sign-in")
         methods = database.session.scalars(
             select(MfaMethod).where(MfaMethod.user_id == user.id)
         ).all()
@@ -715,6 +719,9 @@ def example_config_command() -> None:
     """Print config.example.toml: every setting with its default and meaning."""
     click.echo(example_config(), nl=False)
 
+
+# `idp migrate b2c …` lives with the rest of the move from B2C.
+from idp.migrate import cli as _migrate_cli  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -248,6 +248,65 @@ SETTINGS: dict[str, Setting] = {
     ),
     "federation.oidc.discovery_url": Setting("", "That provider's discovery document."),
     "federation.timeout": Setting(10, "Seconds to wait for a provider before giving up."),
+    # -- moving from Azure AD B2C (idp migrate b2c; docs/migrating-from-b2c.md) -----------
+    "migration.b2c_issuers": Setting(
+        "google.com=google, facebook.com=facebook, live.com=microsoft",
+        "Which upstream provider each B2C federated identity issuer becomes, as "
+        "B2C_ISSUER=PROVIDER pairs separated by commas. Add @ISSUER to a pair when the "
+        "provider's ID tokens carry an issuer other than the usual one (a work or school "
+        "tenant, a generic OpenID provider): "
+        "login.example.org=oidc@https://login.example.org/. A federated identity from an "
+        "issuer not listed is refused at import, naming the issuer.",
+    ),
+    "migration.b2c_attributes": Setting(
+        "",
+        "Which B2C custom attributes (extension_<appid>_Name) become which Gatehouse "
+        "claims, as Name=claim pairs separated by commas, e.g. "
+        "CouncilTaxReference=council_tax_reference. Attributes not listed are reported "
+        "and left out.",
+    ),
+    "migration.verifier_url": Setting(
+        "",
+        "The old tenant's token endpoint that checks an imported account's password at its "
+        "first sign-in (resource owner password grant): B2C's ROPC user flow, "
+        "https://TENANT.b2clogin.com/TENANT.onmicrosoft.com/B2C_1_ROPC/oauth2/v2.0/token, "
+        "or the tenant directory's own /oauth2/v2.0/token. Empty: imported accounts are "
+        "emailed a link to set a password when they first sign in.",
+    ),
+    "migration.verifier_client_id": Setting(
+        "", "The application (client) id registered in the old tenant for the ROPC flow."
+    ),
+    "migration.verifier_client_secret_env": Setting(
+        "",
+        "Environment variable holding that application's secret, when it has one (ROPC "
+        "apps in B2C are usually public clients and have none).",
+    ),
+    "migration.verifier_scope": Setting(
+        "openid {client_id} offline_access",
+        "The scope sent to the verifier; {client_id} is replaced. B2C's ROPC flow wants "
+        "the default; the directory endpoint takes 'openid'.",
+    ),
+    "migration.verifier_response_type": Setting(
+        "token id_token",
+        "response_type sent with the password grant (B2C's ROPC flow asks for it); empty "
+        "sends none.",
+    ),
+    "migration.verifier_timeout": Setting(
+        5, "Seconds to wait for the verifier before sending a reset link instead."
+    ),
+    "migration.reset_link_lifetime": Setting(
+        86400,
+        "Seconds a link to set a password works for when it was sent at sign-in because "
+        "the old password could not be checked.",
+    ),
+    "migration.password_cutoff": Setting(
+        "",
+        "The date (YYYY-MM-DD) after which `idp migrate b2c remind` may email everyone "
+        "whose password has not followed yet a link to set one. Empty: no reminders.",
+    ),
+    "migration.reminder_link_lifetime": Setting(
+        14 * 86400, "Seconds a reminder's link to set a password works for."
+    ),
     # -- operations ---------------------------------------------------------------------
     "logging.format": Setting(
         "json",
@@ -274,6 +333,11 @@ SETTINGS: dict[str, Setting] = {
     "throttle.token": Setting("600/minute", "Token endpoint requests from one IP address."),
     "throttle.introspect": Setting(
         "1200/minute", "Introspection endpoint requests from one IP address."
+    ),
+    "throttle.b2c_verifier": Setting(
+        "20/second",
+        "Passwords checked with the old B2C tenant by the whole deployment (not per "
+        "address), so a rush of first sign-ins does not get the old tenant throttled.",
     ),
     # -- password lockout ---------------------------------------------------------------
     "lockout.threshold": Setting(

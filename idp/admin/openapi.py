@@ -258,6 +258,7 @@ SCHEMAS: dict[str, Any] = {
                     "updated_at": _ISO,
                     "identities": {"type": "array", "items": {"type": "object"}},
                     "has_password": {"type": "boolean"},
+                    "password_awaited_from_b2c": {"type": "boolean"},
                     "mfa_methods": {"type": "array", "items": {"type": "object"}},
                     "recovery_codes_left": {"type": "integer"},
                     "locked_until": _ISO,

@@ -218,6 +218,8 @@ def person_detail(actor: Actor, reference: str) -> dict[str, Any]:
             for identity in sorted(user.identities, key=lambda i: i.created_at)
         ],
         "has_password": user.password is not None,
+        # Moved from B2C, and the password follows at the first sign-in (idp/migrate/).
+        "password_awaited_from_b2c": _awaiting_b2c_password(user),
         "mfa_methods": [
             {
                 "kind": method.kind,
@@ -786,3 +788,8 @@ def list_roles() -> list[dict[str, Any]]:
         for row, user in rows
     ]
 
+
+def _awaiting_b2c_password(user: User) -> bool:
+    from idp.migrate.passwords import awaiting
+
+    return awaiting(user) is not None

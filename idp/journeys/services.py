@@ -18,6 +18,7 @@ from idp.journeys.policy import Policy
 from idp.journeys.steps.base import IdentityTaken, SignInResult
 from idp.messaging import Email, EmailNotSent, TextMessage, VoiceCall, spoken_code
 from idp.mfa import recovery, totp
+from idp.migrate import passwords as migrated
 from idp.runtime import Runtime
 from idp.security import audit
 from idp.security.digests import digest, new_secret
@@ -25,9 +26,11 @@ from idp.security.lockout import LockoutPolicy, fingerprint, seconds_left
 from idp.store import lockouts
 from idp.store.models import (
     AuditEvent,
+    B2cImport,
     Consent,
     Identity,
     MfaMethod,
+    PasswordCredential,
     PendingSignup,
     RecoveryCode,
     User,
@@ -36,6 +39,7 @@ from idp.store.users import (
     AccountExists,
     create_local_user,
     find_local_identity,
+    find_sign_in_identity,
     get_user_by_object_id,
     sign_out_everywhere,
 )
@@ -57,6 +61,7 @@ SUBJECTS = {
     "already_registered": "You already have an account",
     "security_code": "Your security code",
     "email_changed": "Your email address has changed",
+    "password_link": "Set a password for your account",
 }
 
 
@@ -75,11 +80,23 @@ class SqlJourneyServices:
         policy = self._lockout_policy()
         if policy is not None and seconds_left(lockouts.current(email), self.now()):
             return "locked", None
-        identity = find_local_identity(email)
+        identity = find_sign_in_identity(email)
         user = identity.user if identity else None
         credential = user.password if user else None
-        # Verify even when there is no account, so timing does not tell the difference.
-        ok = self.rt.hasher.verify(credential.hash if credential else None, password)
+        imported = migrated.awaiting(user) if user is not None and user.enabled else None
+        if user is not None and imported is not None:
+            # Moved from B2C and not signed in since: the old tenant checks the password.
+            outcome = migrated.first_sign_in(user, imported, password, self.journey_id)
+            if outcome == "ok":
+                if policy is not None:
+                    lockouts.clear(email)
+                return "ok", user.object_id
+            if outcome != "wrong":
+                return outcome, None
+            ok = False
+        else:
+            # Verify even when there is no account, so timing does not tell the difference.
+            ok = self.rt.hasher.verify(credential.hash if credential else None, password)
         if not ok or user is None or not user.enabled:
             reason = "disabled" if ok and user is not None else "wrong password"
             # An address with no account is not recorded: the log is not a list of guesses.
@@ -210,9 +227,17 @@ class SqlJourneyServices:
 
     def set_password(self, email: str, password_hash: str) -> str | None:
         identity = find_local_identity(email)
-        if identity is None or identity.user.password is None:
+        if identity is None:
             return None
         user = identity.user
+        if user.password is None:
+            imported = migrated.awaiting(user)
+            if imported is None:
+                return None
+            # Moved from B2C, password not followed yet: this reset is its first password.
+            user.password = PasswordCredential(hash=password_hash, changed_at=self.now())
+            imported.password_pending = False
+            imported.password_migrated_at = self.now()
         user.password.hash = password_hash
         user.password.changed_at = self.now()
         user.email_verified = True
@@ -340,6 +365,10 @@ class SqlJourneyServices:
             "email": user.email,
             "blocked_until": int(blocked.timestamp()) if blocked else None,
             "recovery_codes": left or 0,
+            # Used an app at B2C; apps cannot move, so the person sets theirs up again.
+            "app_moved": "app" not in methods and bool(db.session.scalar(
+                select(B2cImport.had_app).where(B2cImport.user_id == user.id)
+            )),
         }
 
     def mfa_recent(self, object_id: str, seconds: int) -> dict[str, int]:

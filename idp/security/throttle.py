@@ -31,6 +31,7 @@ BUCKETS = {
     "code_send": "Codes and activation emails asked for (send, resend, choose a method).",
     "token": "Requests to the token endpoint.",
     "introspect": "Requests to the introspection endpoint.",
+    "b2c_verifier": "Passwords checked with the old B2C tenant (one count for everyone).",
 }
 
 

@@ -413,6 +413,52 @@ class AdminRole(Base):
     granted_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class B2cImport(Base):
+    """Where an account imported from Azure AD B2C came from, and whether its password
+    has followed yet (idp/migrate/).
+
+    B2C cannot export password hashes, so an imported local account has no
+    PasswordCredential until its first sign-in: the password is then checked with the
+    old tenant (``sign_in_name`` is what that tenant knows the person by) and, when it
+    is right, stored here as Gatehouse's own argon2id hash. ``record_digest`` is a digest
+    of the source record, so importing the same export again changes nothing.
+    """
+
+    __tablename__ = "b2c_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    sign_in_name: Mapped[str | None] = mapped_column(String(320))
+    password_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The person used an authenticator app at B2C; apps cannot move, so they enrol again.
+    had_app: Mapped[bool] = mapped_column(Boolean, default=False)
+    record_digest: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    password_migrated_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+
+class PasswordLink(Base):
+    """An emailed link to set a new password, for an imported account whose old password
+    could not be checked (idp/migrate/passwords.py). The token is kept as a digest, works
+    once, and stops working when the account gets a password some other way."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: The journey that asked for it, carried on when the link is used in that browser.
+    journey_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class AuditEvent(Base):
     """Append-only record of a security event. Nothing updates or deletes these rows."""
 

@@ -19,6 +19,9 @@ from idp.store.models import (
 from idp.validation import normalise_email
 
 LOCAL_ISSUER = "local"
+#: Local sign-ins by user name rather than email: accounts moved from B2C tenants whose
+#: local accounts used signInType userName (idp/migrate/b2c.py).
+USERNAME_ISSUER = "local:username"
 
 
 class AccountExists(ValueError):
@@ -29,6 +32,22 @@ def find_local_identity(email: str) -> Identity | None:
     return db.session.scalar(
         select(Identity).where(
             Identity.issuer == LOCAL_ISSUER, Identity.subject == normalise_email(email)
+        )
+    )
+
+
+def normalise_username(name: str) -> str:
+    """B2C user names are not case-sensitive."""
+    return name.strip().lower()
+
+
+def find_sign_in_identity(name: str) -> Identity | None:
+    """The local identity a sign-in page's "Email address" (or user name) names."""
+    if "@" in name:
+        return find_local_identity(name)
+    return db.session.scalar(
+        select(Identity).where(
+            Identity.issuer == USERNAME_ISSUER, Identity.subject == normalise_username(name)
         )
     )
 

@@ -29,7 +29,9 @@ from idp.journeys.context import CHOICE, EMAIL_VERIFIED, FORM_STATE, SIGNIN_EMAI
 from idp.journeys.results import Page, StepOk, StepResult
 from idp.security.password_rules import PasswordRules
 
-SignInResult = Literal["ok", "wrong", "locked"]
+#: "link_sent": an account moved from B2C whose password the old tenant could not check
+#: was emailed a link to set one; "busy": too many of those checks at once, try again.
+SignInResult = Literal["ok", "wrong", "locked", "link_sent", "busy"]
 
 
 class JourneyServices(Protocol):
@@ -47,7 +49,10 @@ class JourneyServices(Protocol):
 
     def check_local_password(self, email: str, password: str) -> tuple[SignInResult, str | None]:
         """("ok", object id), ("wrong", None), or ("locked", None) when too many wrong
-        passwords for this address have locked it for a while (security/lockout.py)."""
+        passwords for this address have locked it for a while (security/lockout.py).
+        ``email`` may be a user name (accounts moved from B2C). An account moved from B2C
+        whose password has not followed yet is checked with the old tenant, and may answer
+        ("link_sent", None) or ("busy", None) (idp/migrate/passwords.py)."""
         ...
 
     def lockout_seconds(self, email: str) -> int:
@@ -112,7 +117,8 @@ class JourneyServices(Protocol):
     # -- second factors (steps/mfa.py) -------------------------------------------------
     def mfa_status(self, object_id: str) -> dict[str, Any]:
         """{"phone": {"number", "type"} or None, "app": bool, "email": str or None,
-        "blocked_until": epoch seconds or None, "recovery_codes": how many are left}."""
+        "blocked_until": epoch seconds or None, "recovery_codes": how many are left,
+        "app_moved": used an app at B2C and has not set one up here}."""
         ...
 
     def mfa_recent(self, object_id: str, seconds: int) -> dict[str, int]:

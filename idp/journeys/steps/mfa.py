@@ -302,6 +302,9 @@ class CodeSteps(StepType):
                 if context.get(keys.USER_OBJECT_ID)
                 else []
             )
+            if phase == "choose" and context.get(keys.USER_OBJECT_ID):
+                status = services.mfa_status(context[keys.USER_OBJECT_ID])
+                values["app_moved"] = bool(status.get("app_moved"))
         if phase in ("code", "app"):
             values.update(self._code_values(context, settings, services))
             values["other_ways"] = len(self._available(context, settings, services)) > 1

@@ -9,7 +9,15 @@ from idp.journeys import context as keys
 from idp.journeys.conditions import CHOICES
 from idp.journeys.context import N_
 from idp.journeys.results import Page, StepInvalid, StepOk, StepResult
-from idp.journeys.steps.base import JourneyServices, Setting, StepType, register
+from idp.journeys.steps.base import (
+    JourneyServices,
+    Setting,
+    StepType,
+    form_state,
+    register,
+    with_form_state,
+)
+from idp.mfa.phones import masked_email
 from idp.validation import is_email_address
 
 
@@ -30,6 +38,11 @@ _WRONG_CREDENTIALS = N_(
     "password, you can reset it."
 )
 
+
+_BUSY = N_(
+    "We could not check your password just now because many people are signing in at "
+    "once. Select 'Sign in' again."
+)
 
 PROVIDERS = ("microsoft", "google", "facebook", "oidc")
 
@@ -81,6 +94,12 @@ class LocalSignInPage(StepType):
             "facebook, oidc. One the deployment has not configured is not shown.",
             _providers,
         ),
+        "user_names": Setting(
+            bool,
+            False,
+            "Also take a user name in the email address field, for accounts moved from a "
+            "B2C tenant whose local accounts signed in with a user name.",
+        ),
     }
 
     def arrive(
@@ -97,13 +116,19 @@ class LocalSignInPage(StepType):
         settings: dict[str, Any],
         services: JourneyServices,
     ) -> Page:
+        state = form_state(context, step_id)
+        if state.get("link_sent"):
+            # An account moved from B2C: its old password could not be checked.
+            return Page(step_id, "steps/password_link_sent.html",
+                        values={"to": state["link_sent"]}, settings=settings)
         email = context.get(keys.SIGNIN_EMAIL) or context.get(keys.LOGIN_HINT) or ""
         offered = [
             {"name": name, "label": label}
             for name, label in services.federation_providers()
             if name in settings["providers"]
         ]
-        values = {"email": email, "providers": offered, "last_route": context.get(keys.LAST_ROUTE)}
+        values = {"email": email, "providers": offered, "last_route": context.get(keys.LAST_ROUTE),
+                  "password_set": bool(state.get("password_set"))}
         return Page(step_id, self.template, values=values, settings=settings)
 
     def submit(
@@ -114,6 +139,13 @@ class LocalSignInPage(StepType):
         services: JourneyServices,
     ) -> StepResult:
         action = form.get("action", "")
+        if form_state(context, self.step_id):
+            # "Back to sign in" from the emailed-link page, or any sign-in after a notice.
+            cleared = with_form_state(context, self.step_id, {}, {})
+            if form_state(context, self.step_id).get("link_sent"):
+                email = context.get(keys.SIGNIN_EMAIL) or ""
+                return StepInvalid({}, {"email": email}, updates=cleared)
+            context = {**context, **cleared}
         provider = action.removeprefix("federate:")
         offered = provider in settings["providers"]
         switched_on = offered and provider in dict(services.federation_providers())
@@ -134,8 +166,11 @@ class LocalSignInPage(StepType):
         password = form.get("password", "")
         errors: dict[str, str] = {}
         if not email:
-            errors["email"] = N_("Enter your email address")
-        elif not is_email_address(email):
+            errors["email"] = (
+                N_("Enter your email address or user name")
+                if settings["user_names"] else N_("Enter your email address")
+            )
+        elif not is_email_address(email) and ("@" in email or not settings["user_names"]):
             errors["email"] = N_(
                 "Enter an email address in the correct format, like name@example.com"
             )
@@ -147,6 +182,13 @@ class LocalSignInPage(StepType):
         if outcome == "locked":
             minutes = max(1, -(-services.lockout_seconds(email) // 60))
             return StepInvalid({"email": _locked_message(minutes)}, {"email": email})
+        if outcome == "link_sent":
+            to = masked_email(email) if "@" in email else ""
+            state = {"link_sent": to or "-"}
+            return StepInvalid({}, {"email": email}, updates=with_form_state(
+                context, self.step_id, state, {keys.SIGNIN_EMAIL: email}))
+        if outcome == "busy":
+            return StepInvalid({"password": _BUSY}, {"email": email})
         if outcome != "ok" or object_id is None:
             return StepInvalid({"email": _WRONG_CREDENTIALS}, {"email": email})
         return StepOk(
@@ -157,5 +199,6 @@ class LocalSignInPage(StepType):
                 keys.SIGNIN_EMAIL: email,
                 keys.CHOICE: None,
                 keys.KEEP_SIGNED_IN: form.get("keep_signed_in") == "yes",
+                **with_form_state(context, self.step_id, {}, {}),
             }
         )
