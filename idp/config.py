@@ -262,8 +262,9 @@ SETTINGS: dict[str, Setting] = {
         "",
         "Which B2C custom attributes (extension_<appid>_Name) become which Gatehouse "
         "claims, as Name=claim pairs separated by commas, e.g. "
-        "CouncilTaxReference=council_tax_reference. Attributes not listed are reported "
-        "and left out.",
+        "CouncilTaxReference=extension_CouncilTaxReference (the name B2C put in tokens, so "
+        "portals read the same claim; list it in a policy's claims). Attributes not listed "
+        "are reported and left out.",
     ),
     "migration.verifier_url": Setting(
         "",

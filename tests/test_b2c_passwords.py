@@ -362,3 +362,66 @@ def test_a_sign_in_page_that_takes_user_names_accepts_one_and_still_checks_email
     plain.press(email="spatel42", password=OLD_PASSWORD)
     assert plain.page.errors == {
         "email": "Enter an email address in the correct format, like name@example.com"}
+
+
+def test_a_custom_attribute_reaches_the_id_token_under_b2cs_claim_name(
+    settings: dict[str, Any], clock: Any, b2c: FakeB2cRopc, tmp_path: Path
+) -> None:
+    import shutil
+
+    from idp.config import PROJECT_ROOT
+
+    policies = tmp_path / "policies"
+    shutil.copytree(PROJECT_ROOT / "policies", policies)
+    signin = policies / "B2C_1_signin.toml"
+    signin.write_text(signin.read_text().replace(
+        'display_name = "Sign in"',
+        'display_name = "Sign in"\nclaims = ["emails", "extension_CouncilTaxReference"]'))
+    app = moved_app(settings, clock, b2c, **{
+        "paths.policies": str(policies),
+        "migration.b2c_attributes": "CouncilTaxReference=extension_CouncilTaxReference"})
+    with app.app_context():
+        rt = app.extensions["idp"]
+        from idp.migrate.b2c import import_users
+
+        import_users(PAGES, METHODS, {**rt.settings}, rt.clock.now())
+    client = app.test_client()
+    visitor, verifier = sign_in(client, "jenny.b2c@example.com", OLD_PASSWORD)
+    claims = tokens_from(client, visitor, verifier)["claims"]
+    assert claims["extension_CouncilTaxReference"] == "LC-1234"
+    assert claims["emails"] == ["jenny.b2c@example.com"] and claims["sub"] == JENNY
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "outcome"),
+    [
+        (400, {"error": "invalid_grant", "error_description": "AADSTS50126: Error validating "
+               "credentials due to invalid username or password."}, "invalid"),
+        (400, {"error": "invalid_grant", "error_description": "AADSTS50076: Due to a "
+               "configuration change made by your administrator, you must use multi-factor "
+               "authentication.", "error_codes": [50076], "suberror": "basic_action"},
+         "unavailable"),
+        (400, {"error": "invalid_grant", "error_codes": [50055],
+               "error_description": "AADSTS50055: The password is expired."}, "unavailable"),
+        (400, {"error": "access_denied", "error_description": "AADB2C90225: The username or "
+               "password provided in the request are invalid."}, "invalid"),
+        (401, {"error": "invalid_client", "error_description": "AADSTS7000218"}, "unavailable"),
+        (503, {}, "unavailable"),
+        (429, {"error": "temporarily_unavailable"}, "unavailable"),
+    ],
+)
+def test_the_old_tenants_answers_are_judged_as_microsoft_words_them(
+    status: int, body: dict[str, Any], outcome: str
+) -> None:
+    from idp.migrate.verifier import _judge_error
+
+    assert _judge_error(status, body).outcome == outcome
+
+
+def test_tokens_for_someone_else_are_not_a_yes() -> None:
+    from idp.migrate.verifier import _judge_tokens
+
+    theirs = _unsigned_jwt({"sub": SAM, "oid": SAM})
+    assert _judge_tokens({"id_token": theirs}, JENNY).outcome == "unavailable"
+    assert _judge_tokens({"id_token": theirs}, SAM).outcome == "valid"
+    assert _judge_tokens({"token_type": "Bearer"}, SAM).outcome == "unavailable"

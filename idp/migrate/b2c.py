@@ -62,7 +62,7 @@ EXTENSION = re.compile(r"^extension_[0-9a-fA-F]{32}_(?P<name>[A-Za-z0-9_]+)$")
 PHONE_PREFERENCE = ("mobile", "alternateMobile", "office")
 #: Graph authentication methods that are an authenticator app (which cannot move).
 APP_METHODS = ("softwareOathAuthenticationMethod", "microsoftAuthenticatorAuthenticationMethod")
-CLAIM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+CLAIM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 COMMIT_EVERY = 500
 
 
@@ -99,8 +99,8 @@ class Mapping:
         for name, claim in _pairs(settings["migration.b2c_attributes"], "migration.b2c_attributes"):
             if not CLAIM_NAME.match(claim):
                 raise MappingError(
-                    f"migration.b2c_attributes: {name}={claim}: a claim name is lower-case "
-                    "letters, digits and underscores, starting with a letter"
+                    f"migration.b2c_attributes: {name}={claim}: a claim name is letters, "
+                    "digits and underscores, starting with a letter"
                 )
             attributes[name] = claim
         return cls(issuers, attributes)
