@@ -99,6 +99,12 @@ SETTINGS: dict[str, Setting] = {
         "A key added by `idp keys rotate` is published in JWKS this long before it signs, "
         "so relying parties that cache JWKS have it before they meet it.",
     ),
+    "keys.cache_seconds": Setting(
+        10,
+        "Seconds each process keeps the signing keys it read (every token, JWKS and "
+        "discovery answer needs them). A key rotated by another instance or the CLI is "
+        "used and published here within this long; 0 reads them for every request.",
+    ),
     # -- tokens --------------------------------------------------------------------
     "tokens.id_token_lifetime": Setting(3600, "ID token lifetime in seconds (B2C: 60 min)."),
     "tokens.access_token_lifetime": Setting(3600, "Access token lifetime in seconds."),

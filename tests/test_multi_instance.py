@@ -92,6 +92,30 @@ def test_a_key_rotated_on_one_instance_is_published_and_used_by_both(pair: Any) 
         assert new["kid"] in base64.urlsafe_b64decode(header + "==").decode()
 
 
+def test_an_instance_that_has_the_keys_cached_picks_up_a_rotation_within_the_cache_time(
+    settings: dict[str, Any], clock: Any
+) -> None:
+    import time
+
+    from idp.admin import operations
+    from idp.admin.roles import Actor
+
+    shared = {**settings, "redis.url": redis_url(), "keys.cache_seconds": 1}
+    first, second = build_app(shared, clock), build_app(shared, clock)
+    reader = second.test_client()
+    before = {k["kid"] for k in reader.get("/jwks").json["keys"]}
+    with first.test_request_context():
+        new = operations.rotate_keys(Actor("test", "admin"), immediately=True)
+    # The rotating instance forgets its cached keys at once; the other within a second.
+    assert new["kid"] in {k["kid"] for k in first.test_client().get("/jwks").json["keys"]}
+    assert {k["kid"] for k in reader.get("/jwks").json["keys"]} == before
+    time.sleep(1.1)
+    assert new["kid"] in {k["kid"] for k in reader.get("/jwks").json["keys"]}
+    for app in (first, second):
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_throttles_and_lockouts_count_across_instances(pair: Any) -> None:
     first, second = pair
     add_user(first)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, geocoder
+from babel import Locale
+from phonenumbers import PhoneNumberType
 
 from idp.journeys.context import N_
 
@@ -21,10 +22,12 @@ _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 def country_codes() -> list[tuple[str, str]]:
     """(region, "United Kingdom (+44)") for every region, the United Kingdom first, then
     by name."""
+    # Babel's territory names, not phonenumbers' geocoder: the geocoder loads every
+    # place name it knows in every language, about 100 MB a worker (docs/performance.md).
+    names = Locale("en").territories
     options = []
     for region in phonenumbers.SUPPORTED_REGIONS:
-        example = phonenumbers.example_number(region)
-        name = geocoder.country_name_for_number(example, "en") if example else ""
+        name = names.get(region, "")
         code = phonenumbers.country_code_for_region(region)
         options.append((region, f"{name or region} (+{code})"))
     options.sort(key=lambda o: (o[0] != DEFAULT_REGION, o[1]))

@@ -11,12 +11,14 @@ Lifecycle of a key (times from the injected clock):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app, has_app_context
 from joserfc.jwk import ECKey, RSAKey
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from idp.extensions import db
 from idp.security.keystore import KeyEncryptor
@@ -24,6 +26,55 @@ from idp.store.models import SigningKey
 
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
 _private_cache: dict[str, RSAKey | ECKey] = {}
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A signing key row as plain data, kept per process for ``keys.cache_seconds``: every
+    token, JWKS and discovery answer needs the keys, and they change only on rotation."""
+
+    id: int
+    kid: str
+    algorithm: str
+    public_jwk: dict[str, Any]
+    private_key_encrypted: bytes
+    created_at: datetime
+    active_from: datetime
+    retired_at: datetime | None
+    publish_until: datetime | None
+
+
+_CACHE = "idp.signing_keys"
+
+
+def _records() -> list[KeyRecord]:
+    """Every key, oldest first: from this app's cache while it is fresh, else the database.
+
+    The cache lives in the app (tests run several apps in one process), and its age is
+    wall-clock time: a key rotated by another instance or the CLI is seen within
+    ``keys.cache_seconds``; one rotated through this app at once (``forget_cached_keys``).
+    """
+    settings = current_app.extensions["idp"].settings
+    ttl = float(settings.get("keys.cache_seconds", 0))
+    cache = current_app.extensions.setdefault(_CACHE, {})
+    hit = cache.get("records")
+    if hit is not None and ttl > 0 and time.monotonic() - hit[0] < ttl:
+        records: list[KeyRecord] = hit[1]
+        return records
+    rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.id))
+    records = [
+        KeyRecord(r.id, r.kid, r.algorithm, dict(r.public_jwk), r.private_key_encrypted,
+                  r.created_at, r.active_from, r.retired_at, r.publish_until)
+        for r in rows
+    ]
+    cache["records"] = (time.monotonic(), records)
+    return records
+
+
+def forget_cached_keys() -> None:
+    """A key was added or retired here: the next request reads them afresh."""
+    if has_app_context():
+        current_app.extensions.get(_CACHE, {}).clear()
 
 
 @dataclass(frozen=True)
@@ -57,6 +108,7 @@ def create_key(
         active_from=active_from,
     )
     db.session.add(row)
+    forget_cached_keys()
     return row
 
 
@@ -74,6 +126,7 @@ def rotate(
             continue
         old.retired_at = new.active_from
         old.publish_until = new.active_from + max_token_lifetime
+    forget_cached_keys()
     return new
 
 
@@ -84,11 +137,10 @@ def ensure_key(encryptor: KeyEncryptor, algorithm: str, now: datetime) -> None:
         db.session.commit()
 
 
-def published_keys(now: datetime) -> list[SigningKey]:
-    rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
+def published_keys(now: datetime) -> list[KeyRecord]:
     return [
         r
-        for r in rows
+        for r in _records()
         if r.created_at <= now and (r.publish_until is None or r.publish_until > now)
     ]
 
@@ -99,13 +151,11 @@ def jwks(now: datetime) -> dict[str, Any]:
 
 def signing_key(encryptor: KeyEncryptor, now: datetime) -> ActiveKey:
     """The newest key whose ``active_from`` has come."""
-    row = db.session.scalars(
-        select(SigningKey)
-        .where(SigningKey.active_from <= now)
-        .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now))
-        .order_by(SigningKey.active_from.desc(), SigningKey.id.desc())
-        .limit(1)
-    ).first()
+    signing = [
+        r for r in _records()
+        if r.active_from <= now and (r.retired_at is None or r.retired_at > now)
+    ]
+    row = max(signing, key=lambda r: (r.active_from, r.id), default=None)
     if row is None:
         raise RuntimeError("no signing key is active: run `idp keys rotate`")
     key = _private_cache.get(row.kid)
