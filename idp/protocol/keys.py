@@ -68,7 +68,17 @@ def _records() -> list[KeyRecord]:
         for r in rows
     ]
     cache["records"] = (time.monotonic(), records)
+    cache["derived"] = {}
     return records
+
+
+def derived_cache() -> dict[Any, Any]:
+    """Answers built from the keys (discovery and JWKS bodies), emptied whenever the keys
+    are read afresh, so they never outlive the keys they were built from."""
+    _records()
+    cache: dict[Any, Any] = current_app.extensions.setdefault(_CACHE, {}).setdefault(
+        "derived", {})
+    return cache
 
 
 def forget_cached_keys() -> None:

@@ -6,6 +6,7 @@ B2C's shapes, all served: ``/{tenant}/{policy}/...``, ``/tfp/{tenant}/{policy}/.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -74,12 +75,27 @@ def _with_no_store(response: Response) -> Response:
 # -- handlers shared by every shape ------------------------------------------------------
 
 
+def _json_once(key: tuple[Any, ...], build: Callable[[], Any]) -> Response:
+    """A JSON answer that changes only with the signing keys (discovery, JWKS): its body is
+    kept per app under ``key`` until the key cache is next read afresh."""
+    cache = keys.derived_cache()
+    body = cache.get(key)
+    if body is None:
+        body = json.dumps(build(), separators=(",", ":")).encode()
+        cache[key] = body
+    return Response(body, mimetype="application/json")
+
+
 def discovery(authority: Authority) -> Response:
-    return jsonify(metadata(authority))
+    now = runtime().clock.now()
+    return _json_once(("discovery", authority, tuple(keys.algorithms_in_use(now))),
+                      lambda: metadata(authority))
 
 
 def jwks(authority: Authority) -> Response:
-    response = jsonify(keys.jwks(runtime().clock.now()))
+    now = runtime().clock.now()
+    published = tuple(k.kid for k in keys.published_keys(now))
+    response = _json_once(("jwks", published), lambda: keys.jwks(now))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
