@@ -4,6 +4,7 @@
 #   make run     dev server on http://127.0.0.1:5000 (scripts/run-dev.sh)
 #   make test    pytest against PostgreSQL + Redis (scripts/test.sh; pytest args: ARGS=...)
 #   make lint    ruff
+#   make bench   benchmarks beside the peer (scripts/bench.sh; docs/performance.md)
 #
 # setup only does work when something changed: pip re-runs when pyproject.toml
 # is newer than a stamp inside .venv, npm ci when package-lock.json is newer
@@ -27,7 +28,7 @@ PIP_FORCE := $(if $(wildcard idp/__init__.py),$(if $(shell grep -qsx with-idp $(
 # npm ci when govuk-frontend has gone missing, whatever the stamp says.
 NPM_FORCE := $(if $(wildcard node_modules/govuk-frontend/package.json),,FORCE)
 
-.PHONY: setup run test lint FORCE
+.PHONY: setup run test lint bench FORCE
 
 setup: $(PIP_STAMP) $(NPM_STAMP)
 
@@ -53,5 +54,9 @@ run: setup
 test: setup
 	@scripts/test.sh $(ARGS)
 
+# `BENCH_QUICK=1 make bench` is a smoke run of a few minutes.
+bench: setup
+	@scripts/bench.sh
+
 lint: setup
-	@$(VENV)/bin/ruff check idp tests
+	@$(VENV)/bin/ruff check idp tests bench
