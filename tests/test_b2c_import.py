@@ -227,3 +227,94 @@ def test_support_sees_that_a_password_is_still_to_follow(app: Any) -> None:
         assert person["has_password"] is False and person["password_awaited_from_b2c"] is True
         federated = person_detail(Actor("cli:test@host", "support"), PRIYA)
         assert federated["password_awaited_from_b2c"] is False
+
+
+def _import(app: Any, tmp_path: Path, records: list[dict[str, Any]], name: str = "x.json",
+            methods: list[Path] | None = None) -> dict[str, Any]:
+    export = tmp_path / name
+    export.write_text(json.dumps({"value": records}))
+    with app.app_context():
+        rt = app.extensions["idp"]
+        return import_users([export], methods or [], {**rt.settings, **ATTRIBUTES},
+                            rt.clock.now()).as_dict()
+
+
+def _record(object_id: str, email: str, **extra: Any) -> dict[str, Any]:
+    return {"id": object_id, "displayName": "Someone", "accountEnabled": True,
+            "identities": [{"signInType": "emailAddress", "issuer": "t.onmicrosoft.com",
+                            "issuerAssignedId": email}], **extra}
+
+
+def test_a_reimport_does_not_undo_what_was_changed_in_gatehouse(
+    app: Any, tmp_path: Path
+) -> None:
+    run_import(app)
+    with app.test_request_context():
+        from idp.admin.operations import disable_person
+        from idp.admin.roles import Actor
+        from idp.journeys.services import SqlJourneyServices
+
+        disable_person(Actor("cli:test@host", "admin"), JENNY)
+        services = SqlJourneyServices(app.extensions["idp"], None, None)
+        services.save_phone(JENNY, "+447400999888", "mobile", changed=True)
+        services.change_email(JENNY, "jenny.new@example.com")
+    page = json.loads(PAGES[0].read_text())
+    page["value"][0]["displayName"] = "Jenny Hinsen-Smith"
+    report = _import(app, tmp_path, [page["value"][0]], methods=METHODS)
+    assert report["updated"] == 1
+    after = snapshot(app)[JENNY]
+    assert after["names"][2] == "Jenny Hinsen-Smith"  # B2C's change came through
+    assert after["enabled"] is False  # the admin's disable stands
+    assert after["mfa"] == [("phone", "+447400999888", "mobile")]
+    assert after["identities"] == [("local", "local", "jenny.new@example.com")]
+    assert after["email"] == "jenny.new@example.com"
+
+
+def test_an_objectid_of_an_account_made_here_is_refused(app: Any, tmp_path: Path) -> None:
+    from tests.conftest import add_user
+
+    native = add_user(app, email="victim@example.com")
+    report = _import(app, tmp_path, [_record(native, "attacker@evil.example")])
+    assert report["skipped"][0]["reason"] == (
+        f"objectId {native} belongs to an account that was not imported from B2C")
+    with app.app_context():
+        from idp.store.users import find_local_identity
+
+        assert find_local_identity("victim@example.com") is not None
+        assert find_local_identity("attacker@evil.example") is None
+
+
+def test_a_typed_profile_phone_is_not_claimed_as_verified(app: Any, tmp_path: Path) -> None:
+    methods = tmp_path / "m.jsonl"
+    methods.write_text(json.dumps({"userId": ALEX, "value": [
+        {"phoneNumber": "+44 7400 333444", "phoneType": "mobile"}]}) + "\n")
+    _import(app, tmp_path, [_record(ALEX, "a@example.com", mobilePhone="+44 7400 111222")],
+            methods=[methods])
+    after = snapshot(app)[ALEX]
+    assert after["phone"] == "+447400111222"
+    assert "phone_number_verified" not in after["claims"]
+    assert after["mfa"] == [("phone", "+447400333444", "mobile")]
+
+
+def test_a_sign_in_name_that_moved_between_two_people_imports_in_any_order(
+    app: Any, tmp_path: Path
+) -> None:
+    _import(app, tmp_path, [_record(SAM, "shared@example.com")], "first.json")
+    # At B2C the address moved from Sam to Alex, and Alex comes first in the export.
+    moved = [_record(ALEX, "shared@example.com"), _record(SAM, "sam.new@example.com")]
+    report = _import(app, tmp_path, moved, "second.json")
+    assert report["skipped"] == [] and report["created"] == 1 and report["updated"] == 1
+    after = snapshot(app)
+    assert after[ALEX]["identities"] == [("local", "local", "shared@example.com")]
+    assert after[SAM]["identities"] == [("local", "local", "sam.new@example.com")]
+
+
+def test_a_value_too_long_for_the_database_refuses_that_record_only(
+    app: Any, tmp_path: Path
+) -> None:
+    long_name = {"id": SAM, "accountEnabled": True, "identities": [
+        {"signInType": "userName", "issuer": "t", "issuerAssignedId": "u" * 400}]}
+    report = _import(app, tmp_path, [long_name, _record(ALEX, "a@example.com")])
+    assert report["created"] == 1 and len(report["skipped"]) == 1
+    assert report["skipped"][0]["reason"] == (
+        "the userName identity 'uuuuuuuuuuuuuuuuuuuu'... is longer than 320 characters")

@@ -425,3 +425,97 @@ def test_tokens_for_someone_else_are_not_a_yes() -> None:
     assert _judge_tokens({"id_token": theirs}, JENNY).outcome == "unavailable"
     assert _judge_tokens({"id_token": theirs}, SAM).outcome == "valid"
     assert _judge_tokens({"token_type": "Bearer"}, SAM).outcome == "unavailable"
+
+
+def test_a_trace_id_that_looks_like_a_code_does_not_change_the_verdict() -> None:
+    from idp.migrate.verifier import _judge_error, _judge_tokens
+
+    wrong = {"error": "invalid_grant", "error_description": "AADSTS50126: Invalid username "
+             "or password. Trace ID: 50076a1b-0000 Correlation ID: 9c50079e Timestamp: x"}
+    assert _judge_error(400, wrong).outcome == "invalid"
+    # Tokens that name nobody are no proof of whose password it was.
+    assert _judge_tokens({"access_token": "opaque"}, JENNY).outcome == "unavailable"
+    jwt_access = _unsigned_jwt({"oid": JENNY})
+    assert _judge_tokens({"access_token": jwt_access}, JENNY).outcome == "valid"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_first_sign_ins_at_once_both_get_in(moved: Any, b2c: FakeB2cRopc) -> None:
+    import threading
+
+    from idp.journeys.services import SqlJourneyServices
+
+    b2c.stall_next(0.5)
+    b2c.stall_next(0.5)
+    answers: list[Any] = []
+
+    def sign_in_once() -> None:
+        with moved.test_request_context():
+            rt = moved.extensions["idp"]
+            services = SqlJourneyServices(rt, rt.policies.get(SIGN_IN), "journey")
+            answers.append(services.check_local_password("jenny.b2c@example.com",
+                                                          OLD_PASSWORD))
+
+    threads = [threading.Thread(target=sign_in_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [("ok", JENNY), ("ok", JENNY)]
+    assert not awaiting(moved, JENNY)
+
+
+def test_an_account_no_email_can_reach_is_told_to_ask_for_help(
+    settings: dict[str, Any], clock: Any, tmp_path: Path
+) -> None:
+    app = moved_app(settings, clock, None)
+    export = tmp_path / "u.json"
+    export.write_text(json.dumps({"value": [{
+        "id": "11111111-2222-4333-8444-555555555555", "accountEnabled": True,
+        "identities": [{"signInType": "userName", "issuer": "t", "issuerAssignedId": "nomail"}],
+    }]}))
+    with app.app_context():
+        from idp.migrate.b2c import import_users
+
+        rt = app.extensions["idp"]
+        report = import_users([export], [], rt.settings, rt.clock.now())
+        assert report.no_email == 1
+        assert any("no email address" in line for line in report.lines())
+    with app.test_request_context():
+        from idp.journeys.services import SqlJourneyServices
+
+        services = SqlJourneyServices(rt, rt.policies.get(SIGN_IN), "journey")
+        assert services.check_local_password("nomail", OLD_PASSWORD) == ("no_link", None)
+
+
+def test_the_link_lifts_a_lockout_and_stops_working_for_a_disabled_account(
+    moved: Any, b2c: FakeB2cRopc, outbox: Path
+) -> None:
+    b2c.mode = "interaction_required"
+    sign_in(moved.test_client(), "jenny.b2c@example.com", OLD_PASSWORD)
+    link = urlsplit(latest_email(outbox, "jenny.b2c@example.com", "password_link")["data"]
+                    ["link"]).path
+    with moved.test_request_context():
+        from idp.admin.operations import disable_person, enable_person
+        from idp.admin.roles import Actor
+        from idp.store import lockouts
+
+        rt = moved.extensions["idp"]
+        from idp.security.lockout import LockoutPolicy
+
+        policy = LockoutPolicy(threshold=1, duration=600, max_duration=600)
+        lockouts.failed("jenny.b2c@example.com", "x", rt.clock.now(), policy)
+        db.session.commit()
+        assert lockouts.current("jenny.b2c@example.com").locked_until is not None
+        disable_person(Actor("cli:t@h", "admin"), JENNY)
+    visitor = Visitor(moved.test_client())
+    visitor.open(link)
+    assert visitor.heading() == "This link does not work"
+    with moved.test_request_context():
+        enable_person(Actor("cli:t@h", "admin"), JENNY)
+    visitor.open(link)
+    visitor.press("Set password", {"New password": NEW_PASSWORD,
+                                   "Confirm new password": NEW_PASSWORD})
+    assert visitor.heading() == "Your new password is set"
+    with moved.app_context():
+        assert lockouts.current("jenny.b2c@example.com").locked_until is None

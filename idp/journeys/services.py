@@ -226,6 +226,15 @@ class SqlJourneyServices:
         return identity.user.object_id if identity is not None else None
 
     def set_password(self, email: str, password_hash: str) -> str | None:
+        try:
+            return self._set_password(email, password_hash)
+        except IntegrityError:
+            # A first password for a moved account stored by another request meanwhile:
+            # this reset replaces it, as it would any password.
+            db.session.rollback()
+            return self._set_password(email, password_hash)
+
+    def _set_password(self, email: str, password_hash: str) -> str | None:
         identity = find_local_identity(email)
         if identity is None:
             return None

@@ -39,7 +39,7 @@ from typing import Any
 
 import phonenumbers
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from idp.extensions import db
 from idp.federation.identity import FACEBOOK_ISSUER, MICROSOFT_CONSUMER_TENANT
@@ -217,7 +217,14 @@ def read_methods(paths: Iterable[str | Path]) -> PhoneMethods:
 
 
 class Refused(Exception):
-    """This record cannot be imported; the message says why, for the report."""
+    """This record cannot be imported; the message says why, for the report.
+
+    ``retry``: refused because another account holds a sign-in name, which a later record
+    of the same import may release (a name that moved between two people at B2C)."""
+
+    def __init__(self, message: str, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 @dataclass
@@ -282,6 +289,8 @@ def person_from(record: dict[str, Any], methods: PhoneMethods, mapping: Mapping)
             continue  # every B2C user has one; nobody signs in with it
         if value is None:
             raise Refused(f"a {kind} identity has no issuerAssignedId")
+        if len(value) > 320:
+            raise Refused(f"the {kind} identity {value[:20]!r}... is longer than 320 characters")
         if kind == "emailAddress":
             if not is_email_address(value):
                 raise Refused(f"the emailAddress identity {value!r} is not an email address")
@@ -335,6 +344,9 @@ def person_from(record: dict[str, Any], methods: PhoneMethods, mapping: Mapping)
             ignored.append(match.group("name"))
         elif value is not None:
             claims[claim] = value
+    for name, limit in (("givenName", 200), ("surname", 200), ("displayName", 400)):
+        if len(_text(record.get(name)) or "") > limit:
+            raise Refused(f"{name} is longer than {limit} characters")
     enabled = record.get("accountEnabled", True)
     if not isinstance(enabled, bool):
         raise Refused(f"accountEnabled {enabled!r} is not true or false")
@@ -376,6 +388,9 @@ class Report:
     awaiting_password: int = 0
     mfa_phones: int = 0
     app_users: int = 0
+    #: Local accounts with no email address: if the old tenant cannot vouch for their
+    #: password, no link can reach them, and the helpdesk must.
+    no_email: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -391,6 +406,7 @@ class Report:
             "awaiting_password": self.awaiting_password,
             "mfa_phones": self.mfa_phones,
             "authenticator_app_users": self.app_users,
+            "local_without_email": self.no_email,
         }
 
     def lines(self) -> list[str]:
@@ -408,6 +424,9 @@ class Report:
         out.append(f"local accounts whose password follows at first sign-in: "
                    f"{self.awaiting_password}")
         out.append(f"MFA phones carried over: {self.mfa_phones}")
+        if self.no_email:
+            out.append(f"local accounts with no email address (a link to set a password "
+                       f"cannot reach them): {self.no_email}")
         if self.app_users:
             out.append(f"people who used an authenticator app and will set it up again: "
                        f"{self.app_users}")
@@ -430,6 +449,7 @@ def import_users(
     methods = read_methods(method_paths)
     report = Report(dry_run=dry_run)
     seen: dict[str, str] = {}
+    later: list[tuple[str, str, Person]] = []
     done = 0
     for where, record in read_records(paths):
         raw_id = str(record.get("id") or record.get("objectId") or "")
@@ -440,13 +460,28 @@ def import_users(
             seen[person.object_id] = where
             outcome = _upsert_checked(person, now)
         except Refused as refusal:
+            if refusal.retry:
+                later.append((where, raw_id, person))
+            else:
+                report.skipped.append((where, raw_id, str(refusal)))
+            continue
+        report.counts[outcome] += 1
+        report.ignored_attributes.update(person.ignored)
+        report.no_email += person.local and person.email is None
+        done += 1
+        if not dry_run and done % COMMIT_EVERY == 0:
+            db.session.commit()
+    # Once more for those refused over a sign-in name: a record after them may have
+    # moved it off the account that held it, so the order of the export does not matter.
+    for where, raw_id, person in later:
+        try:
+            outcome = _upsert_checked(person, now)
+        except Refused as refusal:
             report.skipped.append((where, raw_id, str(refusal)))
             continue
         report.counts[outcome] += 1
         report.ignored_attributes.update(person.ignored)
-        done += 1
-        if not dry_run and done % COMMIT_EVERY == 0:
-            db.session.commit()
+        report.no_email += person.local and person.email is None
     report.awaiting_password, report.mfa_phones, report.app_users = _totals(seen)
     if dry_run:
         db.session.rollback()
@@ -492,7 +527,7 @@ def _upsert_checked(person: Person, now: datetime) -> str:
     try:
         with db.session.begin_nested():
             return _upsert(person, now)
-    except IntegrityError as error:
+    except DBAPIError as error:  # a unique name taken meanwhile, a value too long, ...
         said = str(error.orig).strip()
         first_line = said.splitlines()[0] if said else type(error.orig).__name__
         raise Refused(f"the database refused it: {first_line}") from None
@@ -509,6 +544,10 @@ def _upsert(person: Person, now: datetime) -> str:
         )
         if imported is not None and imported.record_digest == person.digest:
             return "unchanged"
+        if user is not None and imported is None:
+            # Never let an export rewrite an account that did not come from B2C.
+            raise Refused(f"objectId {person.object_id} belongs to an account that was not "
+                          "imported from B2C")
         for issuer, subject, _route in person.identities:
             owner = db.session.scalar(
                 select(User.object_id).join(Identity)
@@ -517,59 +556,103 @@ def _upsert(person: Person, now: datetime) -> str:
             if owner is not None and owner != person.object_id:
                 local = issuer in (LOCAL_ISSUER, USERNAME_ISSUER)
                 shown = subject if local else f"{issuer} {subject}"
-                raise Refused(f"sign-in {shown} already belongs to account {owner}")
+                raise Refused(f"sign-in {shown} already belongs to account {owner}", retry=True)
     outcome = "updated"
     if user is None:
         outcome = "created"
         # Empty collections set here are known to be empty: no lazy load asks the database.
         user = User(object_id=person.object_id, claims={}, created_at=now, updated_at=now,
-                    identities=[], password=None)
+                    identities=[], password=None, enabled=person.enabled)
         db.session.add(user)
         db.session.flush()
-    was_enabled = user.enabled if outcome == "updated" else True
-    user.email = person.email
-    # B2C proved the address of an emailAddress sign-in by code; mail and otherMails
-    # are whatever was typed.
-    user.email_verified = any(issuer == LOCAL_ISSUER for issuer, _, _ in person.identities)
+        imported = B2cImport(user_id=user.id, imported_at=now, updated_at=now,
+                             record_digest="", written={})
+        db.session.add(imported)
+    assert imported is not None
+    last = dict(imported.written or {}) if outcome == "updated" else {}
+
+    def ours(name: str, current: Any) -> bool:
+        """Gatehouse still holds what the last import wrote (or nothing was written)."""
+        return outcome == "created" or name not in last or last[name] == current
+
+    # Disabling at B2C always carries over; enabling only undoes B2C's own disable.
+    if not person.enabled or ours("enabled", user.enabled):
+        if user.enabled and not person.enabled and outcome == "updated":
+            # Disabled at B2C since the last import: whoever is signed in here is not.
+            sign_out_everywhere(user, now)
+        user.enabled = person.enabled
+    local_now = sorted([i.issuer, i.subject] for i in user.identities
+                       if i.issuer in (LOCAL_ISSUER, USERNAME_ISSUER))
+    if ours("local", local_now):
+        _set_identities(user, person, now, replace_local=True)
+        if ours("email", user.email):
+            user.email = person.email
+            # B2C proved the address of an emailAddress sign-in by code; mail and
+            # otherMails are whatever was typed.
+            user.email_verified = any(i == LOCAL_ISSUER for i, _, _ in person.identities)
+    else:
+        _set_identities(user, person, now, replace_local=False)
     user.given_name = person.given_name
     user.family_name = person.family_name
     user.display_name = person.display_name
-    user.phone_number = person.phone_number or (person.mfa_phone[0] if person.mfa_phone else None)
-    user.claims = {**(user.claims or {}), **person.claims}
-    user.enabled = person.enabled
-    user.updated_at = now
-    _set_identities(user, person, now)
-    if person.mfa_phone is not None:
+    phone = person.phone_number or (person.mfa_phone[0] if person.mfa_phone else None)
+    if ours("phone", user.phone_number):
+        user.phone_number = phone
+    claims = {**(user.claims or {}), **person.claims}
+    mfa_now = _mfa_phone(user)
+    if person.mfa_phone is not None and ours("mfa_phone", mfa_now):
         _set_phone(user, person.mfa_phone, now)
-    if imported is None:
-        imported = B2cImport(user_id=user.id, imported_at=now, updated_at=now, record_digest="")
-        db.session.add(imported)
+        mfa_now = person.mfa_phone[0]
+    # Verified only when the number in tokens is a proven MFA phone, not a typed profile one.
+    if mfa_now is not None and user.phone_number == mfa_now:
+        claims["phone_number_verified"] = True
+    else:
+        claims.pop("phone_number_verified", None)
+    user.claims = claims
+    user.updated_at = now
     imported.sign_in_name = person.sign_in_name
     imported.password_pending = person.local and user.password is None
     imported.had_app = person.had_app
     imported.record_digest = person.digest
     imported.updated_at = now
     db.session.flush()
-    if was_enabled and not person.enabled:
-        # Disabled at B2C since the last import: whoever is signed in here is not any more.
-        sign_out_everywhere(user, now)
+    imported.written = {
+        "enabled": user.enabled,
+        "email": user.email,
+        "phone": user.phone_number,
+        "mfa_phone": _mfa_phone(user),
+        "local": sorted([i.issuer, i.subject] for i in user.identities
+                        if i.issuer in (LOCAL_ISSUER, USERNAME_ISSUER)),
+    }
     return outcome
 
 
-def _set_identities(user: User, person: Person, now: datetime) -> None:
+def _mfa_phone(user: User) -> str | None:
+    return db.session.scalar(
+        select(MfaMethod.phone_number).where(MfaMethod.user_id == user.id,
+                                             MfaMethod.kind == "phone")
+    )
+
+
+def _set_identities(user: User, person: Person, now: datetime, replace_local: bool) -> None:
+    """Add the record's identities the account lacks. With ``replace_local``, local
+    sign-ins the record no longer lists go (the email changed at B2C); without it the
+    person changed theirs in Gatehouse, and their local sign-ins are left as they are."""
     wanted = {(issuer, subject): route for issuer, subject, route in person.identities}
     removed = False
     for identity in list(user.identities):
         key = (identity.issuer, identity.subject)
+        local = identity.issuer in (LOCAL_ISSUER, USERNAME_ISSUER)
         if key in wanted:
             del wanted[key]
-        elif identity.issuer in (LOCAL_ISSUER, USERNAME_ISSUER):
-            # The sign-in name changed at B2C (a new email address): the old one goes.
+        elif local and replace_local:
             user.identities.remove(identity)
             removed = True
     if removed:
         db.session.flush()  # the delete before an insert that may reuse its subject
     for (issuer, subject), route in wanted.items():
+        if not replace_local and issuer in (LOCAL_ISSUER, USERNAME_ISSUER):
+            continue
         user.identities.append(Identity(route=route, issuer=issuer, subject=subject,
                                         created_at=now))
 
@@ -583,4 +666,3 @@ def _set_phone(user: User, phone: tuple[str, str], now: datetime) -> None:
         method = MfaMethod(user_id=user.id, kind="phone", created_at=now)
         db.session.add(method)
     method.phone_number, method.phone_type = number, kind
-    user.claims = {**(user.claims or {}), "phone_number_verified": True}

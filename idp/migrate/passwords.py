@@ -23,17 +23,22 @@ from typing import Any, Literal
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from idp.extensions import db
 from idp.messaging import EmailNotSent
 from idp.migrate.verifier import PasswordVerifier, Verdict
 from idp.security import audit
 from idp.security.digests import digest, new_secret
+from idp.store import lockouts
 from idp.store.models import B2cImport, PasswordCredential, PasswordLink, User
 
 log = logging.getLogger(__name__)
 
-FirstSignIn = Literal["ok", "wrong", "link_sent", "busy"]
+#: "no_link": the old tenant could not vouch and no email can reach the person (a user
+#: name account with no address); "link_failed": the email could not be sent just now.
+FirstSignIn = Literal["ok", "wrong", "link_sent", "busy", "no_link", "link_failed"]
+LinkSent = Literal["sent", "held", "no_email", "failed"]
 #: A second link is not emailed within this long of the last one (no inbox flooding).
 RESEND_AFTER = timedelta(minutes=15)
 
@@ -76,24 +81,33 @@ def first_sign_in(
         verdict = check.check(imported.sign_in_name or user.email or "", password, user.object_id)
     now = rt.clock.now()
     if verdict.outcome == "valid":
+        user_id = user.id
         user.password = PasswordCredential(hash=rt.hasher.hash(password), changed_at=now)
         imported.password_pending = False
         imported.password_migrated_at = now
         audit.record("password.migrated", user=user, details={"from": "b2c"})
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The same person's other sign-in (a second click) stored it a moment ago.
+            db.session.rollback()
+            stored = db.session.get(User, user_id)
+            held = stored.password if stored is not None else None
+            return "ok" if held and rt.hasher.verify(held.hash, password) else "wrong"
         return "ok"
     if verdict.outcome == "invalid":
         return "wrong"
-    send_link(user, "sign_in", journey_id, int(rt.settings["migration.reset_link_lifetime"]),
-              why=verdict.reason)
-    return "link_sent"
+    went = send_link(user, "sign_in", journey_id,
+                     int(rt.settings["migration.reset_link_lifetime"]), why=verdict.reason)
+    return {"sent": "link_sent", "held": "link_sent", "no_email": "no_link",
+            "failed": "link_failed"}[went]
 
 
 def send_link(
     user: User, reason: str, journey_id: str | None, lifetime: int, why: str = ""
-) -> bool:
+) -> LinkSent:
     """Email a link to set a password (unless one went in the last 15 minutes); commits.
-    Whether an email went."""
+    "sent", "held" (one went lately), "no_email" or "failed" (the sender refused)."""
     rt = current_app.extensions["idp"]
     now = rt.clock.now()
     recent = db.session.scalar(
@@ -108,7 +122,7 @@ def send_link(
                      details={"reason": reason, "why": why,
                               "because": "sent recently" if user.email else "no email"})
         db.session.commit()
-        return False
+        return "held" if user.email else "no_email"
     token = new_secret(32)
     db.session.add(
         PasswordLink(digest=digest(token), user_id=user.id, journey_id=journey_id,
@@ -125,8 +139,8 @@ def send_link(
         SqlJourneyServices(rt, None, None).send_email("password_link", user.email, values)
     except EmailNotSent as error:
         log.warning("password link email not sent: %s", error)
-        return False
-    return True
+        return "failed"
+    return "sent"
 
 
 def find_link(token: str, now: datetime) -> tuple[PasswordLink | None, str]:
@@ -135,17 +149,22 @@ def find_link(token: str, now: datetime) -> tuple[PasswordLink | None, str]:
     if row is None:
         return None, "unknown"
     user = db.session.get(User, row.user_id)
-    if row.used_at is not None or user is None or user.password is not None:
+    if user is None or not user.enabled:
+        return row, "unknown"
+    if row.used_at is not None or user.password is not None:
         return row, "used"
     if row.expires_at <= now:
         return row, "expired"
     return row, "ok"
 
 
-def use_link(row: PasswordLink, password_hash: str, now: datetime) -> User:
-    """Give the account its first password of Gatehouse's; every link of it stops working."""
+def use_link(row: PasswordLink, password_hash: str, now: datetime) -> User | None:
+    """Give the account its first password of Gatehouse's; every link of it stops working
+    and its password lockout is lifted (the link proves the person). None when another
+    request used a link of the account at the same moment."""
     user = db.session.get(User, row.user_id)
     assert user is not None
+    user_id = user.id
     user.password = PasswordCredential(hash=password_hash, changed_at=now)
     imported = db.session.scalar(select(B2cImport).where(B2cImport.user_id == user.id))
     if imported is not None:
@@ -155,9 +174,16 @@ def use_link(row: PasswordLink, password_hash: str, now: datetime) -> User:
         select(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
     ):
         link.used_at = now
+    for identity in user.identities:
+        if identity.route == "local":
+            lockouts.clear(identity.subject)
     audit.record("password.set_by_link", user=user, details={"reason": row.reason})
-    db.session.commit()
-    return user
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return db.session.get(User, user_id)
 
 
 def remind(now: datetime, *, dry_run: bool = False, again: bool = False) -> dict[str, int]:
@@ -183,7 +209,7 @@ def remind(now: datetime, *, dry_run: bool = False, again: bool = False) -> dict
         if dry_run:
             counts["sent"] += 1
             continue
-        went = send_link(user, "reminder", None, lifetime)
+        went = send_link(user, "reminder", None, lifetime) == "sent"
         if went:
             imported.reminded_at = now
             db.session.commit()

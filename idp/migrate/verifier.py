@@ -21,6 +21,7 @@ import base64
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,16 +33,17 @@ Outcome = Literal["valid", "invalid", "unavailable"]
 
 #: Error codes (Entra AADSTS…, B2C AADB2C…) that mean the password was right or could be,
 #: but the old tenant needs an interaction a password grant cannot have.
-NEEDS_INTERACTION = (
+NEEDS_INTERACTION = frozenset({
     "50076", "50079", "50072", "50074",  # multi-factor authentication required
     "50055", "50144",  # password expired
     "50053",  # locked by the old tenant's own lockout: it cannot say
     "50158",  # an external security challenge
     "65001",  # consent
     "AADB2C90080",  # B2C: password expired
-)
+})
 #: Codes that say plainly the username or password is wrong.
-WRONG_PASSWORD = ("50126", "AADB2C90225", "AADB2C90053")
+WRONG_PASSWORD = frozenset({"50126", "AADB2C90225", "AADB2C90053"})
+_CODE_IN_TEXT = re.compile(r"\bAADSTS(\d+)\b|\b(AADB2C\d{5})\b")
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,12 @@ def _judge_tokens(body: dict[str, Any], object_id: str) -> Verdict:
     if not body.get("access_token") and not body.get("id_token"):
         log.warning("password verifier answered 200 without tokens")
         return Verdict("unavailable", "no_tokens")
-    subjects = _subjects(body.get("id_token"))
-    if subjects and object_id.lower() not in subjects:
+    subjects = _subjects(body.get("id_token")) or _subjects(body.get("access_token"))
+    if not subjects:
+        # Tokens that do not say whose they are vouch for nobody in particular.
+        log.warning("password verifier's tokens name no subject (ask for an ID token)")
+        return Verdict("unavailable", "no_subject")
+    if object_id.lower() not in subjects:
         # Right password, someone else's account: the export and the tenant disagree.
         log.warning("password verifier's tokens are for another account")
         return Verdict("unavailable", "other_subject")
@@ -147,18 +153,21 @@ def _subjects(id_token: Any) -> set[str]:
     return {str(claims[k]).lower() for k in ("oid", "sub") if claims.get(k)}
 
 
+def _codes(body: dict[str, Any]) -> set[str]:
+    """The error codes the answer names: its ``error_codes`` list, and AADSTS… or AADB2C…
+    codes written in its description (never any other number, such as a trace id)."""
+    codes = {str(code) for code in body.get("error_codes") or [] if isinstance(code, int | str)}
+    for entra, b2c in _CODE_IN_TEXT.findall(str(body.get("error_description") or "")):
+        codes.add(entra or b2c)
+    return codes
+
+
 def _judge_error(status: int, body: dict[str, Any]) -> Verdict:
     error = str(body.get("error") or "")
-    said = " ".join(
-        [str(body.get("error_description") or "")]
-        + [str(code) for code in body.get("error_codes") or []]
-        + [str(body.get("suberror") or "")]
-    )
-    if error == "interaction_required" or any(code in said for code in NEEDS_INTERACTION):
+    codes = _codes(body)
+    if error == "interaction_required" or codes & NEEDS_INTERACTION:
         return Verdict("unavailable", "interaction_required")
-    if error in ("invalid_grant", "access_denied") and (
-        error == "invalid_grant" or any(code in said for code in WRONG_PASSWORD)
-    ):
+    if error == "invalid_grant" or (error == "access_denied" and codes & WRONG_PASSWORD):
         return Verdict("invalid", error)
     if status >= 500 or status == 429:
         log.warning("password verifier answered %s", status)

@@ -63,7 +63,8 @@ def set_password(token: str) -> Response:
     if errors:
         return _render("form", errors, 200)
     journey_id = row.journey_id
-    use_link(row, rt.hasher.hash(password), now)
+    if use_link(row, rt.hasher.hash(password), now) is None:
+        return _render("used", status=410)
     journey = (
         db.session.scalar(select(JourneyState).where(JourneyState.journey_id == journey_id))
         if journey_id else None

@@ -435,6 +435,10 @@ class B2cImport(Base):
     #: The person used an authenticator app at B2C; apps cannot move, so they enrol again.
     had_app: Mapped[bool] = mapped_column(Boolean, default=False)
     record_digest: Mapped[str] = mapped_column(String(64))
+    #: What the last import wrote (enabled, email, phone, MFA phone, local sign-ins), so a
+    #: re-import changes a field only while Gatehouse still holds what B2C last said: an
+    #: admin's disable, a new MFA phone or a changed email made here are not undone.
+    written: Mapped[dict[str, Any]] = mapped_column(default=dict)
     imported_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     password_migrated_at: Mapped[datetime | None]

@@ -31,7 +31,8 @@ from idp.security.password_rules import PasswordRules
 
 #: "link_sent": an account moved from B2C whose password the old tenant could not check
 #: was emailed a link to set one; "busy": too many of those checks at once, try again.
-SignInResult = Literal["ok", "wrong", "locked", "link_sent", "busy"]
+#: "no_link": no email can reach that account; "link_failed": the email did not go.
+SignInResult = Literal["ok", "wrong", "locked", "link_sent", "busy", "no_link", "link_failed"]
 
 
 class JourneyServices(Protocol):

@@ -44,6 +44,16 @@ _BUSY = N_(
     "once. Select 'Sign in' again."
 )
 
+_NO_LINK = N_(
+    "Your account has moved to our new sign-in service, but we could not check your "
+    "password with the old one, and your account has no email address we can send a link "
+    "to. Contact us and we will help you sign in."
+)
+_LINK_FAILED = N_(
+    "We could not send you an email with a link to set a new password just now. Select "
+    "'Sign in' again in a few minutes."
+)
+
 PROVIDERS = ("microsoft", "google", "facebook", "oidc")
 
 
@@ -187,8 +197,9 @@ class LocalSignInPage(StepType):
             state = {"link_sent": to or "-"}
             return StepInvalid({}, {"email": email}, updates=with_form_state(
                 context, self.step_id, state, {keys.SIGNIN_EMAIL: email}))
-        if outcome == "busy":
-            return StepInvalid({"password": _BUSY}, {"email": email})
+        if outcome in ("busy", "no_link", "link_failed"):
+            message = {"busy": _BUSY, "no_link": _NO_LINK, "link_failed": _LINK_FAILED}[outcome]
+            return StepInvalid({"password": message}, {"email": email})
         if outcome != "ok" or object_id is None:
             return StepInvalid({"email": _WRONG_CREDENTIALS}, {"email": email})
         return StepOk(

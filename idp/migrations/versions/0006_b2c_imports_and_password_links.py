@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column('password_pending', sa.Boolean(), nullable=False),
         sa.Column('had_app', sa.Boolean(), nullable=False),
         sa.Column('record_digest', sa.String(length=64), nullable=False),
+        sa.Column('written', sa.JSON(), nullable=False),
         sa.Column('imported_at', idp.store.models.UTCDateTime(), nullable=False),
         sa.Column('updated_at', idp.store.models.UTCDateTime(), nullable=False),
         sa.Column('password_migrated_at', idp.store.models.UTCDateTime(), nullable=True),
