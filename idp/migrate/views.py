@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from idp.extensions import db
 from idp.journeys import context as keys
-from idp.journeys.context import N_
+from idp.journeys.steps.forms import new_password_errors
 from idp.migrate.passwords import find_link, use_link
 from idp.protocol.sessions import owns_journey
 from idp.runtime import runtime
-from idp.security.password_rules import PasswordRules, check_password
+from idp.security.password_rules import PasswordRules
 from idp.store.models import JourneyState, User
 
 bp = Blueprint("password_links", __name__)
@@ -50,16 +50,7 @@ def set_password(token: str) -> Response:
     user = db.session.get(User, row.user_id)
     assert user is not None
     personal = [w for w in (user.given_name, user.family_name, user.email) if w]
-    problem = check_password(password, PasswordRules(), personal)
-    errors: dict[str, str] = {}
-    if problem:
-        errors["password"] = problem
-    elif not confirm:
-        errors["password-confirm"] = N_("Enter the password again to confirm it")
-    elif confirm != password:
-        errors["password-confirm"] = N_(
-            "The passwords do not match. Enter the same password twice"
-        )
+    errors = new_password_errors(password, confirm, PasswordRules(), personal)
     if errors:
         return _render("form", errors, 200)
     journey_id = row.journey_id

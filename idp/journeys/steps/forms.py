@@ -35,7 +35,7 @@ from idp.journeys.steps.base import (
     register,
     with_form_state,
 )
-from idp.security.password_rules import check_password
+from idp.security.password_rules import PasswordRules, check_password
 
 ADDRESS_ACTIONS = ("find_address", "manual_address", "update_address")
 _MANUAL = ("line1", "line2", "town", "county", "postcode")
@@ -84,6 +84,22 @@ def _schema(
         ),
     }
 
+
+
+def new_password_errors(
+    password: str, confirm: str, rules: PasswordRules, personal: list[str]
+) -> dict[str, str]:
+    """A new password typed twice ("password", "password-confirm"): the rule it breaks,
+    or what is wrong with the second copy; empty when it will do."""
+    problem = check_password(password, rules, personal)
+    if problem:
+        return {"password": problem}
+    if not confirm:
+        return {"password-confirm": N_("Enter the password again to confirm it")}
+    if confirm != password:
+        return {"password-confirm": N_(
+            "The passwords do not match. Enter the same password twice")}
+    return {}
 
 class FormStep(StepType):
     """The engine behind every form step type (not a step type itself)."""
@@ -243,17 +259,9 @@ class FormStep(StepType):
                     }
             elif field.kind == "password":
                 password = form.get("password", "")
-                confirm = form.get("password-confirm", "")
-                personal = self._personal(context, form)
-                problem = check_password(password, services.password_rules, personal)
-                if problem:
-                    errors["password"] = problem
-                elif not confirm:
-                    errors["password-confirm"] = N_("Enter the password again to confirm it")
-                elif confirm != password:
-                    errors["password-confirm"] = N_(
-                        "The passwords do not match. Enter the same password twice"
-                    )
+                errors.update(new_password_errors(
+                    password, form.get("password-confirm", ""), services.password_rules,
+                    self._personal(context, form)))
             elif field.kind == "address":
                 address, problem = self._address_answer(context, form, required)
                 if problem:
