@@ -67,6 +67,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--native", action="store_true",
+                        help="with C frames too (py-spy --native)")
+    parser.add_argument("--all-threads-running", action="store_true", dest="running",
+                        help="sample whenever the worker runs, not only while it holds the GIL "
+                             "(so C code that releases it, such as SQLite's, is counted)")
     options = parser.parse_args()
     if shutil.which("py-spy") is None and not (ROOT / ".venv" / "bin" / "py-spy").exists():
         print("profile: py-spy is not installed (pip install -r bench/requirements.txt)")
@@ -86,13 +91,17 @@ def main() -> int:
                 bench.set_wrk_environment(server, signed_in)
                 worker = server.workers()[0]
                 for scenario in options.scenarios:
-                    name = f"{scenario}-{options.database}"
+                    name = (f"{scenario}-{options.database}"
+                            + ("-running" if options.running else "")
+                            + ("-native" if options.native else ""))
                     raw = PROFILES / f"{name}.txt"
                     speedscope = PROFILES / f"{name}.speedscope.json"
                     spy = subprocess.Popen(
                         [py_spy, "record", "--pid", str(worker), "--rate", "250",
-                         "--duration", str(options.seconds), "--format", "raw", "--gil",
-                         "--output", str(raw), "--nonblocking"],
+                         "--duration", str(options.seconds), "--format", "raw",
+                         *([] if options.running else ["--gil"]),
+                         *(["--native"] if options.native else []),
+                         "--output", str(raw), *([] if options.native else ["--nonblocking"])],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     before = _user_system(server.pids())
                     try:

@@ -21,7 +21,8 @@ RESULTS = HERE / "results"
 PLOT = ROOT / "docs" / "performance-throughput.png"
 
 SCENARIOS = ("discovery", "jwks", "client_credentials", "refresh_token", "userinfo",
-             "introspection", "password sign-in", "sign-in + email code")
+             "introspection", "password sign-in", "sign-in + email code",
+             "floor: /healthz")
 SERVERS = ("gatehouse-sqlite", "gatehouse-postgresql", "oidc-provider")
 #: The peer has no password step; its code flow stands beside Gatehouse's sign-ins.
 PEER_JOURNEY = "code flow (no password step)"
@@ -83,9 +84,16 @@ def targets(run: Any) -> list[tuple[str, str, bool]]:
         sign_in = _find(run.figures, server, "password sign-in")
         raw = run.argon2.get("configured", {}).get("per_cpu_second")
         if sign_in is not None and raw:
+            # Judged against one thread verifying alone (the strict reading); the rate with
+            # as many verifying at once as the sign-ins had clients is shown beside it.
             share = sign_in.per_cpu / raw
+            together = run.argon2["configured"].get("concurrent", {}).get("per_cpu_second")
+            beside = (f"; {sign_in.per_cpu / together:.1%} of {together:.1f} with "
+                      f"{run.argon2['configured']['concurrent']['threads']} at once"
+                      if together else "")
             out.append((f"{server}: password sign-ins ≥ 80% of raw argon2id per CPU-s",
-                        f"{sign_in.per_cpu:.1f} of {raw:.1f} ({share:.0%})", share >= 0.8))
+                        f"{sign_in.per_cpu:.2f} of {raw:.2f} ({share:.1%}){beside}",
+                        share >= 0.8))
     keycloak = _find(run.figures, "gatehouse-keycloak-argon2", "password sign-in")
     if keycloak is not None:
         out.append(("sign-ins with Keycloak's argon2id ≥ 3 x 15 per CPU-s",
@@ -168,7 +176,11 @@ def write_report(run: Any) -> None:
         f"CPU-second at the configured parameters (t={argon2['configured']['time_cost']}, "
         f"{argon2['configured']['memory_cost'] // 1024} MiB, "
         f"p={argon2['configured']['parallelism']}); "
-        f"{argon2['keycloak']['per_cpu_second']:.1f} at Keycloak's (t=5, 7 MiB, p=1).",
+        f"{argon2['keycloak']['per_cpu_second']:.1f} at Keycloak's (t=5, 7 MiB, p=1)"
+        + (f"; {argon2['configured']['concurrent']['per_cpu_second']:.1f} at the configured "
+           f"parameters with {argon2['configured']['concurrent']['threads']} verifying at once "
+           "(as many as the sign-in scenario's clients)."
+           if "concurrent" in argon2["configured"] else "."),
         "",
         "| target | measured | |",
         "|---|---|---|",

@@ -71,10 +71,13 @@ def create_app(
         warn_development("server.secret_key is not set; sessions end when the process stops")
         secret_key = secrets.token_urlsafe(32)
     secure = settings["server.base_url"].startswith("https://")
+    database_uri = _database_uri(settings["database.url"])
     app.config.update(
         SECRET_KEY=secret_key,
-        SQLALCHEMY_DATABASE_URI=_database_uri(settings["database.url"]),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_DATABASE_URI=database_uri,
+        # A database server can drop a pooled connection (restart, failover, idle timeout):
+        # each checkout pings first. A SQLite file has no server to go away.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not database_uri.startswith("sqlite")},
         SESSION_COOKIE_NAME="gatehouse_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -88,6 +91,9 @@ def create_app(
         PREFERRED_URL_SCHEME="https" if secure else "http",
         JSON_SORT_KEYS=False,
     )
+    from idp.protocol import published
+
+    published.init_app(app)  # inside ProxyFix: it keys answers by the address the app sees
     if settings["server.proxy_hops"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

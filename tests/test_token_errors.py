@@ -117,6 +117,24 @@ def test_wrong_basic_credentials_are_invalid_client_401(client):
     assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
 
 
+@pytest.mark.parametrize("header", [
+    "Basic \u00e9t\u00e9",          # not ASCII: base64 cannot even start
+    "Basic " + "//79",                # decodes to bytes that are not UTF-8
+    " Basic",                         # a space, but nothing after the scheme
+])
+@pytest.mark.parametrize(("path", "data"), [
+    ("/token", {"grant_type": "client_credentials"}),
+    ("/introspect", {"token": "x"}),
+    ("/revoke", {"token": "x"}),
+])
+def test_malformed_basic_credentials_are_invalid_client_401(client, header, path, data):
+    # Found by the protocol fuzzer: authlib's Basic parser raised on these (a 500).
+    response = client.post(path, data=data, headers={"Authorization": header})
+    assert response.status_code == 401, response.get_data(as_text=True)
+    assert response.get_json()["error"] == "invalid_client"
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
 def test_token_responses_are_never_cached(client, user):
     code, _, verifier = get_code(client)
     response = exchange(client, code, verifier)

@@ -150,7 +150,7 @@ class AuthorizationCodeGrant(IssuesGatehouseTokens, grants.AuthorizationCodeGran
             created_at=runtime().clock.now(),
         )
         family.id = tokens.new_family_id()
-        db.session.add(family)
+        tokens.record_family(family)
         code.family_id = family.id
         return family
 
@@ -218,5 +218,5 @@ class ClientCredentialsGrant(IssuesGatehouseTokens, grants.ClientCredentialsGran
             created_at=runtime().clock.now(),
         )
         family.id = tokens.new_family_id()
-        db.session.add(family)
+        tokens.record_family(family)
         return family

@@ -44,7 +44,9 @@ class KeyRecord:
     publish_until: datetime | None
 
 
-_CACHE = "idp.signing_keys"
+#: Where each app keeps its key records and what is built from them (protocol/published.py
+#: reads it too).
+CACHE_NAME = "idp.signing_keys"
 
 
 def _records() -> list[KeyRecord]:
@@ -56,7 +58,7 @@ def _records() -> list[KeyRecord]:
     """
     settings = current_app.extensions["idp"].settings
     ttl = float(settings.get("keys.cache_seconds", 0))
-    cache = current_app.extensions.setdefault(_CACHE, {})
+    cache = current_app.extensions.setdefault(CACHE_NAME, {})
     hit = cache.get("records")
     if hit is not None and ttl > 0 and time.monotonic() - hit[0] < ttl:
         records: list[KeyRecord] = hit[1]
@@ -76,7 +78,7 @@ def derived_cache() -> dict[Any, Any]:
     """Answers built from the keys (discovery and JWKS bodies), emptied whenever the keys
     are read afresh, so they never outlive the keys they were built from."""
     _records()
-    cache: dict[Any, Any] = current_app.extensions.setdefault(_CACHE, {}).setdefault(
+    cache: dict[Any, Any] = current_app.extensions.setdefault(CACHE_NAME, {}).setdefault(
         "derived", {})
     return cache
 
@@ -84,7 +86,7 @@ def derived_cache() -> dict[Any, Any]:
 def forget_cached_keys() -> None:
     """A key was added or retired here: the next request reads them afresh."""
     if has_app_context():
-        current_app.extensions.get(_CACHE, {}).clear()
+        current_app.extensions.get(CACHE_NAME, {}).clear()
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,14 @@ def published_keys(now: datetime) -> list[KeyRecord]:
         for r in _records()
         if r.created_at <= now and (r.publish_until is None or r.publish_until > now)
     ]
+
+
+def published_until(now: datetime) -> datetime:
+    """When the published set next changes by the clock alone: a key's publication starts
+    or ends (a rotation here, or keys read afresh, can change it sooner)."""
+    edges = [edge for r in _records() for edge in (r.created_at, r.publish_until)
+             if edge is not None and edge > now]
+    return min(edges, default=now + timedelta(days=365))
 
 
 def jwks(now: datetime) -> dict[str, Any]:

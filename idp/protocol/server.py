@@ -6,6 +6,8 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -48,9 +50,26 @@ def query_client(client_id: str) -> OAuthClient | None:
     return OAuthClient(row, runtime().clock.now())
 
 
+def client_secret_basic(query_client: Any, request: Any) -> Any:
+    """authlib's client_secret_basic, with a malformed header read as no credentials.
+
+    authlib's parser raises ValueError on some headers a client can send (a Basic token
+    that is not ASCII, or not UTF-8 once decoded; "Basic" with only spaces after it),
+    which would be a 500; RFC 6749 §5.2 wants invalid_client, which authlib answers
+    (401, WWW-Authenticate) once no method has found a client.
+    """
+    try:
+        extract_basic_authorization(request.headers)
+    except ValueError:
+        return None
+    return authenticate_client_secret_basic(query_client, request)
+
+
 def save_token(token: dict[str, Any], request: Any) -> None:
-    """Tokens are recorded as they are made (protocol/tokens.py); this commits them."""
-    db.session.commit()
+    """Tokens are recorded as they are made (protocol/tokens.py), in the request's
+    transaction; the token view commits it once the whole answer, ID token and all, is made
+    (committing here would expire the rows the ID token is then made from, and read them
+    again in a second transaction)."""
 
 
 class BearerToken(BearerTokenValidator):
@@ -146,6 +165,7 @@ def create_server(app: Flask) -> AuthorizationServer:
     server = AuthorizationServer()
     server.init_app(app, query_client=query_client, save_token=save_token)
     server.scopes_supported = SCOPES_SUPPORTED
+    server.register_client_auth_method("client_secret_basic", client_secret_basic)
     assertion = PrivateKeyJWT()
     server.register_client_auth_method(assertion.CLIENT_AUTH_METHOD, assertion)
     # Gatehouse's own authorization checks run first, then PKCE, then OpenID's.

@@ -29,6 +29,7 @@ from idp.protocol.authority import Authority, authority_from, tenant_matches
 from idp.protocol.authorize import authorize
 from idp.protocol.discovery import metadata
 from idp.protocol.logout import signed_out_page
+from idp.protocol.published import publish
 from idp.protocol.sessions import end_browser_session
 from idp.runtime import runtime
 
@@ -88,12 +89,14 @@ def _json_once(key: tuple[Any, ...], build: Callable[[], Any]) -> Response:
 
 def discovery(authority: Authority) -> Response:
     now = runtime().clock.now()
+    publish(keys.published_until(now))
     return _json_once(("discovery", authority, tuple(keys.algorithms_in_use(now))),
                       lambda: metadata(authority))
 
 
 def jwks(authority: Authority) -> Response:
     now = runtime().clock.now()
+    publish(keys.published_until(now))
     published = tuple(k.kid for k in keys.published_keys(now))
     response = _json_once(("jwks", published), lambda: keys.jwks(now))
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -128,7 +131,9 @@ def token(authority: Authority) -> Response:
         refusal.status_code = 400
         return _with_no_store(refusal)
     response: Response = _server().create_token_response()
-    db.session.commit()  # reuse detection may have revoked a family even on an error
+    # One commit for the answer's tokens (server.save_token leaves them to it) and for
+    # what reuse detection revoked, which it does even when the answer is an error.
+    db.session.commit()
     return _with_no_store(response)
 
 

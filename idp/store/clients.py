@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from idp.extensions import db
 from idp.security.digests import digest, new_secret
@@ -239,8 +239,12 @@ def read_client_files(folder: Path) -> list[ClientRegistration]:
     return registrations
 
 
+# Built once: every token, introspection and revocation request looks its client up.
+_GET_CLIENT = select(Client).where(Client.client_id == bindparam("client_id"))
+
+
 def get_client(client_id: str) -> Client | None:
-    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+    return db.session.scalar(_GET_CLIENT, {"client_id": client_id})
 
 
 def list_clients() -> list[Client]:

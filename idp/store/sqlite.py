@@ -6,6 +6,13 @@ locked" when another request wrote in between, and no busy timeout helps. So Gat
 begins every SQLite transaction with BEGIN IMMEDIATE, which waits (up to the busy
 timeout) for the one writer SQLite allows, and uses write-ahead logging so readers
 outside transactions are not blocked. PostgreSQL needs none of this.
+
+With write-ahead logging, synchronous=NORMAL syncs the log at checkpoints rather than at
+every commit (SQLite's own advice for WAL): the database can never be corrupted by a crash,
+and what a power cut (not a process crash) can lose is the last transactions before it.
+The sync at every commit was a fifth of a client_credentials grant's CPU
+(docs/performance.md); deployments that cannot lose a token or a sign-up to a power cut
+run PostgreSQL, whose commits are durable.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys = ON")
     if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
         cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
 
 
