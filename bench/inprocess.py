@@ -8,6 +8,7 @@ optimisations in docs/performance.md are judged by before the noisier full run.
     .venv/bin/python bench/inprocess.py                    # every scenario, SQLite
     .venv/bin/python bench/inprocess.py --database postgresql client_credentials
     .venv/bin/python bench/inprocess.py --profile client_credentials   # cProfile, top 30
+    .venv/bin/python bench/inprocess.py --keycloak-argon2 --requests 100 "password sign-in"
 
 Each scenario runs ``--requests`` times after a warm-up; the least of ``--rounds`` rounds
 is shown.
@@ -91,6 +92,37 @@ def scenarios(app: Any, server: bench.Gatehouse, tokens: dict[str, Any],
         return code
 
     bearer = {"Authorization": "Bearer " + tokens["access_token"]}
+    browser = app.test_client()
+    origin = app.config["GATEHOUSE_BASE_URL"]
+
+    def sign_in() -> int:
+        """authorize → sign-in page → password → code → token exchange, as bench/run.py."""
+        verifier, challenge = bench._pkce()
+        params = {"client_id": bench.PORTAL[0], "response_type": "code",
+                  "redirect_uri": bench.REDIRECT, "scope": "openid offline_access",
+                  "state": bench.secrets.token_hex(8), "nonce": bench.secrets.token_hex(8),
+                  "code_challenge": challenge,
+                  "code_challenge_method": "S256"}
+        base = f"/{bench.TENANT}/{bench.POLICY}"
+        browser._cookies.clear()  # a new browser each time, as the scripted client
+        answer = browser.get(f"{base}/oauth2/v2.0/authorize?{bench.urlencode(params)}",
+                             base_url=origin)
+        journey = bench.urlsplit(answer.headers["Location"])
+        journey = journey.path + ("?" + journey.query if journey.query else "")
+        page = browser.get(journey, base_url=origin).get_data(as_text=True)
+        answer = browser.post(journey, base_url=origin, data={
+            **bench._form_fields(page), "email": server.emails[2], "password": bench.PASSWORD})
+        if "Location" not in answer.headers:
+            raise RuntimeError(f"{answer.status_code} {answer.get_data(as_text=True)[:3000]}")
+        code = bench.parse_qs(bench.urlsplit(answer.headers["Location"]).query)["code"][0]
+        answer = browser.post(f"{base}/oauth2/v2.0/token", base_url=origin, headers={
+            "Authorization": _basic(bench.PORTAL)}, data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": bench.REDIRECT,
+            "code_verifier": verifier})
+        if answer.status_code != 200:
+            raise RuntimeError(answer.get_data(as_text=True))
+        return 200
+
     return {
         "floor: /healthz": _caller(app, "GET", "/healthz"),
         "discovery": _caller(app, "GET", server.discovery_path()),
@@ -103,6 +135,7 @@ def scenarios(app: Any, server: bench.Gatehouse, tokens: dict[str, Any],
         "introspection": _caller(app, "POST", server.introspect_path(),
                                  {"Authorization": _basic(bench.PORTAL)},
                                  "token=" + tokens["access_token"]),
+        "password sign-in": sign_in,
     }
 
 
@@ -135,10 +168,12 @@ def profile(call: Call, requests: int, top: int) -> str:
     return out.getvalue()
 
 
-def prepared(database_kind: str, scratch: Path) -> Iterator[tuple[Any, Any, Any, Any]]:
+def prepared(database_kind: str, scratch: Path,
+             argon2: dict[str, int] | None = None) -> Iterator[tuple[Any, Any, Any, Any]]:
     with bench.database(database_kind, scratch) as url:
         mailbox = bench.Mailbox()
-        server = bench.Gatehouse("inprocess", url, scratch / "gatehouse", mailbox.port)
+        server = bench.Gatehouse("inprocess", url, scratch / "gatehouse", mailbox.port,
+                                 argon2=argon2)
         try:
             tokens = bench.gatehouse_sign_in(server, server.emails[0])
             refresh = [bench.gatehouse_sign_in(server, server.emails[1])["refresh_token"]]
@@ -161,11 +196,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--keycloak-argon2", action="store_true",
+                        help="hash passwords with Keycloak's argon2id parameters (t=5, 7 MiB), "
+                             "so the sign-in's own work shows beside the hash")
     options = parser.parse_args()
+    argon2 = bench.KEYCLOAK_ARGON2 if options.keycloak_argon2 else None
     with tempfile.TemporaryDirectory(prefix="gatehouse-inprocess-") as folder:
-        for app, server, tokens, refresh in prepared(options.database, Path(folder)):
+        for app, server, tokens, refresh in prepared(options.database, Path(folder), argon2):
             calls = scenarios(app, server, tokens, refresh)
-            for name in options.scenarios or list(calls):
+            # The sign-in only when named: at the configured argon2id parameters each one
+            # is a fifth of a second.
+            for name in options.scenarios or [n for n in calls if n != "password sign-in"]:
                 if options.profile:
                     print(f"== {name}\n{profile(calls[name], options.requests, options.top)}")
                 else:

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Response, current_app, redirect, request, url_for
 
 from idp.clock import timestamp
-from idp.extensions import db
+from idp.extensions import commit_keeping_loaded, db
 from idp.journeys import context as keys
 from idp.journeys.executor import Executor, JourneyProgress
 from idp.journeys.results import Authentication, Completed
@@ -85,8 +85,8 @@ def start_journey(
     state.step_index = progress.step_index
     state.context = {k: v for k, v in progress.context.items() if v is not None}
     db.session.add(state)
-    db.session.commit()
-    remember_journey(state.journey_id)
+    commit_keeping_loaded()
+    remember_journey(journey_id)
     if isinstance(outcome, Completed):
         state.completed_at = now
         finish = current_app.extensions["idp.finish"]

@@ -19,7 +19,7 @@ from flask import (
 from sqlalchemy import select
 
 from idp.clock import timestamp
-from idp.extensions import db
+from idp.extensions import commit_keeping_loaded, db
 from idp.federation import FederationFailure
 from idp.journeys import context as keys
 from idp.journeys.executor import Executor, JourneyProgress
@@ -179,9 +179,10 @@ def too_many_requests(seconds: int, again: str | None) -> Response:
 
 def _save(state: JourneyState, progress: JourneyProgress) -> None:
     # Steps may have committed (a new account) and expired the loaded row; write ours last.
+    # What follows reads only this row's own values and what was just written.
     state.step_index = progress.step_index
     state.context = {k: v for k, v in progress.context.items() if v is not None}
-    db.session.commit()
+    commit_keeping_loaded()
 
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])

@@ -121,7 +121,9 @@ class AuthorizationCodeGrant(IssuesGatehouseTokens, grants.AuthorizationCodeGran
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None  # a concurrent request took it first
-        db.session.commit()
+        # The claim is committed with the tokens, by the token view: a concurrent
+        # redemption waits on the row (PostgreSQL) or the write lock (SQLite) and finds it
+        # used; one that comes later finds the family to revoke as well.
         if row.expires_at <= now:
             return None
         return row
