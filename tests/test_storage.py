@@ -151,3 +151,30 @@ def test_the_full_code_flow_works_on_this_backend(client, user):
     first = exchange(client, code, verifier)
     assert first.status_code == 200
     assert exchange(client, code, verifier).get_json()["error"] == "invalid_grant"
+
+
+def test_commit_keeping_loaded_commits_and_leaves_what_was_loaded_in_hand(app):
+    from sqlalchemy import event
+
+    from idp.extensions import commit_keeping_loaded
+
+    add_user(app)
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        user.given_name = "Jen"
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            commit_keeping_loaded()
+            assert (user.given_name, user.email) == ("Jen", "jenny.hinsen@example.com")
+            read_again = list(statements)
+            db.session.commit()  # an ordinary commit still expires what was loaded
+            assert user.given_name == "Jen"
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert not any("SELECT" in s for s in read_again)
+        assert any("SELECT" in s for s in statements)
+        assert db.session().expire_on_commit is True
+    with app.app_context():
+        assert db.session.scalar(select(User.given_name)) == "Jen"
