@@ -92,7 +92,6 @@ def scenarios(app: Any, server: bench.Gatehouse, tokens: dict[str, Any],
         return code
 
     bearer = {"Authorization": "Bearer " + tokens["access_token"]}
-    browser = app.test_client()
     origin = app.config["GATEHOUSE_BASE_URL"]
 
     def sign_in() -> int:
@@ -104,7 +103,7 @@ def scenarios(app: Any, server: bench.Gatehouse, tokens: dict[str, Any],
                   "code_challenge": challenge,
                   "code_challenge_method": "S256"}
         base = f"/{bench.TENANT}/{bench.POLICY}"
-        browser._cookies.clear()  # a new browser each time, as the scripted client
+        browser = app.test_client()  # a new browser each time, as the scripted client
         answer = browser.get(f"{base}/oauth2/v2.0/authorize?{bench.urlencode(params)}",
                              base_url=origin)
         journey = bench.urlsplit(answer.headers["Location"])

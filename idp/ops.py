@@ -34,6 +34,14 @@ from idp.extensions import db
 from idp.metrics import MESSAGES, REQUEST_SECONDS
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def request_id_from(given: str) -> str:
+    """The request's id: the caller's X-Request-Id when it is a plain token (a proxy's or
+    gateway's, so logs join up), else a new one."""
+    return given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(12)
+
+
 _QUERY = re.compile(r"(https?://[^\s?]+)\?\S*")
 
 
@@ -168,8 +176,7 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
 
     @app.before_request
     def start_request() -> None:
-        given = request.headers.get("X-Request-Id", "")
-        g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(12)
+        g.request_id = request_id_from(request.headers.get("X-Request-Id", ""))
         g.started = time.perf_counter()
 
     @app.after_request

@@ -34,16 +34,8 @@ if [ ! -f "$stamp" ] || [ bench/requirements.txt -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
-# shellcheck disable=SC2317  # invoked by the trap below
-stop_started_services() {
-    if [ -n "${GATEHOUSE_STARTED_PG:-}" ] || [ -n "${GATEHOUSE_STARTED_REDIS_PIDFILE:-}" ]; then
-        scripts/stop-services.sh || true
-    fi
-}
-trap stop_started_services EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-exports="$(GATEHOUSE_SKIP_CHROMIUM=1 GATEHOUSE_SERVICES_OWNER_PID=$$ scripts/ensure-services.sh)"
-eval "$exports"
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+use_services GATEHOUSE_SKIP_CHROMIUM=1
 
 BENCH_POSTGRES_URL="$IDP_TEST_POSTGRES_URL" .venv/bin/python bench/run.py

@@ -9,22 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# shellcheck disable=SC2317  # invoked by the trap below
-stop_started_services() {
-    if [ -n "${GATEHOUSE_STARTED_PG:-}" ] || [ -n "${GATEHOUSE_STARTED_REDIS_PIDFILE:-}" ]; then
-        scripts/stop-services.sh || true
-    fi
-}
-# Set before the services exist, so there is no window in which they could leak.
-trap stop_started_services EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Assign first, eval second: `eval "$(cmd)"` would hide cmd's failure from set -e.
-# The owner pid lets ensure-services.sh leave a watchdog that stops the
-# servers even if this script is SIGKILLed and its trap never runs.
-exports="$(GATEHOUSE_SERVICES_OWNER_PID=$$ scripts/ensure-services.sh)"
-eval "$exports"
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+use_services
 
 status=0
 .venv/bin/python -m pytest "$@" || status=$?

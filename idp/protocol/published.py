@@ -15,7 +15,6 @@ free to vary).
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -24,7 +23,7 @@ from typing import Any
 from flask import Flask, request
 
 from idp.metrics import REQUEST_SECONDS
-from idp.ops import _REQUEST_ID
+from idp.ops import request_id_from
 from idp.protocol import keys
 
 #: Addresses kept at once per key set; more are answered the ordinary way.
@@ -80,8 +79,7 @@ class PublishedAnswers:
         if hit is not None:
             valid_until, status, headers, body, metric = hit
             if self.app.extensions["idp"].clock.now() < valid_until:
-                given = environ.get("HTTP_X_REQUEST_ID", "")
-                request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(12)
+                request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))
                 start_response(status, [*headers, ("X-Request-Id", request_id)])
                 metric.observe(time.perf_counter() - started)
                 return [body]
